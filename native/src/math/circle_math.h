@@ -1,0 +1,245 @@
+// Per-pair and per-row math of the circle loss, shared unchanged by the CPU backend and the CUDA
+// kernels. Everything here is a pure inline function of scalars; the backends differ only in how they
+// parallelise and where the similarities come from.
+#pragma once
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define CL_HD __host__ __device__ __forceinline__
+#else
+#define CL_HD inline
+#endif
+
+namespace circleloss {
+namespace math {
+
+// Overloads so templates pick the float or double function on host and device alike.
+CL_HD float cl_exp(float x) { return expf(x); }
+CL_HD double cl_exp(double x) { return exp(x); }
+CL_HD float cl_log(float x) { return logf(x); }
+CL_HD double cl_log(double x) { return log(x); }
+CL_HD float cl_log1p(float x) { return log1pf(x); }
+CL_HD double cl_log1p(double x) { return log1p(x); }
+
+template <class T>
+CL_HD T neg_infinity() {
+    return -static_cast<T>(INFINITY);
+}
+
+template <class T>
+CL_HD T cl_max(T a, T b) {
+    return a > b ? a : b;
+}
+
+// Loss hyper-parameters in the compute precision.
+template <class T>
+struct Params {
+    T gamma;
+    T margin;
+    int keras_gradient;  // 1: Keras autodiff, 0: paper (weights detached)
+};
+
+// Pair classes. The diagonal (i == j) is removed from the positives only, never made a negative.
+enum PairKind : int { kPairIgnored = 0, kPairPositive = 1, kPairNegative = 2 };
+
+CL_HD int pair_kind(int32_t query_label, int32_t ref_label, bool on_diagonal, bool remove_diagonal) {
+    if (query_label != ref_label) return kPairNegative;
+    return (remove_diagonal && on_diagonal) ? kPairIgnored : kPairPositive;
+}
+
+// d = max(1 - s, 0)
+template <class T>
+CL_HD T clamped_distance(T s) {
+    return cl_max(T(1) - s, T(0));
+}
+
+// lp = -gamma * max(m + d, 0) * (m - d)
+template <class T>
+CL_HD T positive_logit(T s, const Params<T>& p) {
+    const T d = clamped_distance(s);
+    return -p.gamma * cl_max(p.margin + d, T(0)) * (p.margin - d);
+}
+
+// ln = gamma * max(1 + m - d, 0) * (1 - m - d). A pair with 1 + m - d <= 0 has logit 0, not -inf.
+template <class T>
+CL_HD T negative_logit(T s, const Params<T>& p) {
+    const T d = clamped_distance(s);
+    return p.gamma * cl_max(T(1) + p.margin - d, T(0)) * (T(1) - p.margin - d);
+}
+
+// d lp / d s. s >= 1 gives 0 (d is clamped) in both modes.
+template <class T>
+CL_HD T positive_logit_slope(T s, const Params<T>& p) {
+    if (s >= T(1)) return T(0);
+    if (p.keras_gradient) {
+        // lp = -gamma (m + d)(m - d) = -gamma (m^2 - d^2); d lp/d d = 2 gamma d; d d/d s = -1.
+        // max(m + d, 0) is active whenever m + d > 0.
+        const T d = T(1) - s;
+        return (p.margin + d > T(0)) ? T(-2) * p.gamma * d : T(0);
+    }
+    // Paper: alpha_p = max(1 + m - s, 0) held constant, lp = -gamma * alpha_p * (s - (1 - m)).
+    return -p.gamma * cl_max(T(1) + p.margin - s, T(0));
+}
+
+// d ln / d s.
+template <class T>
+CL_HD T negative_logit_slope(T s, const Params<T>& p) {
+    if (s >= T(1)) return T(0);
+    if (p.keras_gradient) {
+        // ln = gamma (1 + m - d)(1 - m - d) where 1 + m - d > 0, i.e. s > -m; d ln/d s = 2 gamma s.
+        return (s > -p.margin) ? T(2) * p.gamma * s : T(0);
+    }
+    // Paper: alpha_n = max(s + m, 0) held constant, ln = gamma * alpha_n * (s - m).
+    return p.gamma * cl_max(s + p.margin, T(0));
+}
+
+// A running, max-shifted log-sum-exp: value = max + log(sum). Empty: max = -inf, sum = 0.
+template <class T>
+struct OnlineLse {
+    T max;
+    T sum;
+};
+
+template <class T>
+CL_HD OnlineLse<T> lse_empty() {
+    OnlineLse<T> r;
+    r.max = neg_infinity<T>();
+    r.sum = T(0);
+    return r;
+}
+
+// Adds one logit.
+template <class T>
+CL_HD void lse_add(OnlineLse<T>& acc, T logit) {
+    if (logit > acc.max) {
+        acc.sum = acc.sum * cl_exp(acc.max - logit) + T(1);  // exp(-inf) = 0 on the first element
+        acc.max = logit;
+    } else {
+        acc.sum += cl_exp(logit - acc.max);
+    }
+}
+
+// Merges two partial sums (order-independent up to rounding).
+template <class T>
+CL_HD OnlineLse<T> lse_merge(const OnlineLse<T>& a, const OnlineLse<T>& b) {
+    if (b.sum == T(0)) return a;
+    if (a.sum == T(0)) return b;
+    OnlineLse<T> r;
+    if (a.max >= b.max) {
+        r.max = a.max;
+        r.sum = a.sum + b.sum * cl_exp(b.max - a.max);
+    } else {
+        r.max = b.max;
+        r.sum = b.sum + a.sum * cl_exp(a.max - b.max);
+    }
+    return r;
+}
+
+// log(sum exp) of the accumulated logits; -inf when empty.
+template <class T>
+CL_HD T lse_value(const OnlineLse<T>& acc) {
+    return acc.sum > T(0) ? acc.max + cl_log(acc.sum) : neg_infinity<T>();
+}
+
+// Thresholds where softplus(x) == x or == exp(x) to the type's precision (as TensorFlow's softplus).
+template <class T>
+CL_HD T softplus_threshold();
+template <>
+CL_HD float softplus_threshold<float>() {
+    return 13.942385f;  // -(log(FLT_EPSILON) + 2), as TensorFlow
+}
+template <>
+CL_HD double softplus_threshold<double>() {
+    return 34.043653389117154;  // -(log(DBL_EPSILON) + 2)
+}
+
+// softplus(x) = log(1 + exp(x)); exact 0 at -inf, so a row without positives or negatives gives 0.
+template <class T>
+CL_HD T softplus(T x) {
+    const T t = softplus_threshold<T>();
+    if (x > t) return x;
+    if (x < -t) return cl_exp(x);
+    return cl_log1p(cl_exp(x));
+}
+
+// The logistic function, d softplus(x) / dx; 0 at -inf, stable for large |x|.
+template <class T>
+CL_HD T logistic(T x) {
+    if (x >= T(0)) return T(1) / (T(1) + cl_exp(-x));
+    const T e = cl_exp(x);
+    return e / (T(1) + e);
+}
+
+// Per-row results of the forward pass, from the saved state (LP_i, LN_i).
+template <class T>
+struct RowLoss {
+    T loss;    // l_i = softplus(LP + LN)
+    bool valid;  // l_i > 0: Keras's output mask
+};
+
+template <class T>
+CL_HD RowLoss<T> row_loss(T lp_lse, T ln_lse) {
+    RowLoss<T> r;
+    const T z = lp_lse + ln_lse;  // -inf when either set is empty
+    r.loss = softplus(z);
+    r.valid = r.loss > T(0);
+    return r;
+}
+
+// The factor shared by every pair of row i in the gradient: sigma(LP + LN) times the row's reduction
+// coefficient c_i (which is 0 for masked rows, so they never produce NaN).
+template <class T>
+CL_HD T row_gradient_scale(T lp_lse, T ln_lse, T reduction_coefficient) {
+    if (reduction_coefficient == T(0)) return T(0);
+    const T z = lp_lse + ln_lse;
+    if (!(z > neg_infinity<T>())) return T(0);
+    return reduction_coefficient * logistic(z);
+}
+
+// G_ij = scale_i * [e^(lp - LP_i) dlp/ds] for positives, scale_i * [e^(ln - LN_i) dln/ds] for negatives.
+template <class T>
+CL_HD T pair_gradient(T s, int kind, T lp_lse, T ln_lse, T row_scale, const Params<T>& p) {
+    if (row_scale == T(0)) return T(0);
+    if (kind == kPairPositive) {
+        const T slope = positive_logit_slope(s, p);
+        return slope == T(0) ? T(0) : row_scale * cl_exp(positive_logit(s, p) - lp_lse) * slope;
+    }
+    if (kind == kPairNegative) {
+        const T slope = negative_logit_slope(s, p);
+        return slope == T(0) ? T(0) : row_scale * cl_exp(negative_logit(s, p) - ln_lse) * slope;
+    }
+    return T(0);
+}
+
+// Reductions: the weight c_i of row i in the reduced loss (before the upstream gradient).
+enum ReductionKind : int {
+    kReduceNone = 0,
+    kReduceSum = 1,
+    kReduceSumOverBatchSize = 2,
+    kReduceMean = 3,
+    kReduceMeanWithSampleWeight = 4
+};
+
+// The divisor of a scalar reduction given count(valid) and sum(w_i * valid_i); 0 means "result is 0".
+template <class T>
+CL_HD T reduction_divisor(int reduction, T valid_count, T valid_weight_sum) {
+    switch (reduction) {
+        case kReduceSum: return T(1);
+        case kReduceSumOverBatchSize:
+        case kReduceMean: return valid_count;
+        case kReduceMeanWithSampleWeight: return valid_weight_sum;
+        default: return T(1);
+    }
+}
+
+// c_i for scalar reductions: w_i * valid_i / divisor (0 when the divisor is 0, as divide_no_nan).
+template <class T>
+CL_HD T reduction_coefficient(T weight, bool valid, T divisor) {
+    if (!valid || divisor == T(0)) return T(0);
+    return weight / divisor;
+}
+
+}  // namespace math
+}  // namespace circleloss
