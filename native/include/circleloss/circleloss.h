@@ -64,10 +64,10 @@ extern "C" {
 typedef enum circleloss_status {
     CIRCLELOSS_STATUS_OK = 0,
     /* A null pointer where data is required, a size or option out of range, inconsistent sizes, an
-     * unknown enum value. The message names the argument. */
+     * unknown enum value, a negative sample weight. The message names the argument. */
     CIRCLELOSS_STATUS_INVALID_ARGUMENT = 1,
     /* NaN or infinity in embeddings, sample weights or upstream gradients (the message names the
-     * first bad row and column), or a negative sample weight. */
+     * first bad row and column, or index). */
     CIRCLELOSS_STATUS_NON_FINITE_INPUT = 2,
     /* n*d, m*d, n*m or a byte count does not fit in 64 bits (or in the address space). */
     CIRCLELOSS_STATUS_SIZE_OVERFLOW = 3,

@@ -1,0 +1,330 @@
+// The C ABI: every exported function checks its arguments, runs inside guard() so that no exception
+// crosses the boundary, and dispatches to the session's backend.
+#include <string>
+
+#include "circleloss/circleloss.h"
+#include "cpu/cpu_backend.h"
+#include "cuda_loader.h"
+#include "errors.h"
+#include "session.h"
+#include "validation.h"
+
+using namespace circleloss;
+
+namespace {
+
+constexpr int32_t kMaxThreads = 4096;
+
+template <class T>
+void require_out(T* pointer, const char* name) {
+    if (!pointer) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, std::string(name) + " must not be NULL");
+}
+
+circleloss_session_config validate_session_config(const circleloss_session_config* config) {
+    circleloss_session_config c = CIRCLELOSS_SESSION_CONFIG_INIT;
+    if (!config) return c;
+    if (config->struct_size != sizeof(circleloss_session_config)) {
+        fail(CIRCLELOSS_STATUS_UNSUPPORTED_VERSION,
+             "config->struct_size is " + std::to_string(config->struct_size) + "; this library knows only " +
+                 std::to_string(sizeof(circleloss_session_config)) +
+                 ": initialise the struct with circleloss_session_config_init");
+    }
+    const int backend = static_cast<int>(config->backend);
+    if (backend < CIRCLELOSS_BACKEND_AUTO || backend > CIRCLELOSS_BACKEND_CUDA) {
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             "config->backend is not a circleloss_backend value (got " + std::to_string(backend) + ")");
+    }
+    if (config->device_index < 0) {
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             "config->device_index must be >= 0 (got " + std::to_string(config->device_index) + ")");
+    }
+    if (config->num_threads < 0 || config->num_threads > kMaxThreads) {
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->num_threads must be in [0, " + std::to_string(kMaxThreads) +
+                                                     "] (got " + std::to_string(config->num_threads) + ")");
+    }
+    if ((config->flags & ~static_cast<uint32_t>(CIRCLELOSS_SESSION_FLAG_ALLOW_TF32)) != 0) {
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->flags has unknown bits (" + std::to_string(config->flags) + ")");
+    }
+    if (config->reserved0 != 0) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->reserved0 must be 0");
+    return *config;
+}
+
+// The provider writes its message into a buffer; turn a failure into an Error.
+template <class Call>
+void call_provider(Call&& call) {
+    char error[1024] = {0};
+    const circleloss_status status = call(error, sizeof error);
+    error[sizeof error - 1] = '\0';
+    if (status != CIRCLELOSS_STATUS_OK) fail(status, error[0] ? error : circleloss_status_name(status));
+}
+
+void require_memory_supported(const circleloss_session& session, const ResolvedProblem& problem) {
+    if (problem.memory == CIRCLELOSS_MEMORY_DEVICE && session.backend != CIRCLELOSS_BACKEND_CUDA) {
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->memory is DEVICE but the session runs on the CPU");
+    }
+}
+
+circleloss_session& cuda_session(circleloss_session* handle) {
+    circleloss_session* s = checked_session(handle);
+    if (s->backend != CIRCLELOSS_BACKEND_CUDA) {
+        fail(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE, "device memory needs a CUDA session; this session runs on the CPU");
+    }
+    return *s;
+}
+
+}  // namespace
+
+extern "C" {
+
+CIRCLELOSS_API const char* circleloss_status_name(circleloss_status status) {
+    switch (status) {
+        case CIRCLELOSS_STATUS_OK: return "OK";
+        case CIRCLELOSS_STATUS_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+        case CIRCLELOSS_STATUS_NON_FINITE_INPUT: return "NON_FINITE_INPUT";
+        case CIRCLELOSS_STATUS_SIZE_OVERFLOW: return "SIZE_OVERFLOW";
+        case CIRCLELOSS_STATUS_UNSUPPORTED_VERSION: return "UNSUPPORTED_VERSION";
+        case CIRCLELOSS_STATUS_INVALID_SESSION: return "INVALID_SESSION";
+        case CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE: return "BACKEND_UNAVAILABLE";
+        case CIRCLELOSS_STATUS_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
+        case CIRCLELOSS_STATUS_DEVICE_ERROR: return "DEVICE_ERROR";
+        case CIRCLELOSS_STATUS_INTERNAL_ERROR: return "INTERNAL_ERROR";
+    }
+    return "UNKNOWN";
+}
+
+CIRCLELOSS_API const char* circleloss_last_error(void) { return last_error_message(); }
+
+CIRCLELOSS_API int32_t circleloss_version(void) { return CIRCLELOSS_VERSION_NUMBER; }
+
+CIRCLELOSS_API const char* circleloss_version_string(void) { return CIRCLELOSS_VERSION_STRING; }
+
+CIRCLELOSS_API circleloss_status circleloss_session_config_init(circleloss_session_config* config) {
+    return guard(__func__, [&] {
+        require_out(config, "config");
+        *config = circleloss_session_config CIRCLELOSS_SESSION_CONFIG_INIT;
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_options_init(circleloss_options* options) {
+    return guard(__func__, [&] {
+        require_out(options, "options");
+        *options = circleloss_options CIRCLELOSS_OPTIONS_INIT;
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_problem_init(circleloss_problem* problem) {
+    return guard(__func__, [&] {
+        require_out(problem, "problem");
+        *problem = circleloss_problem CIRCLELOSS_PROBLEM_INIT;
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_forward_output_init(circleloss_forward_output* output) {
+    return guard(__func__, [&] {
+        require_out(output, "output");
+        *output = circleloss_forward_output CIRCLELOSS_FORWARD_OUTPUT_INIT;
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_gradient_output_init(circleloss_gradient_output* output) {
+    return guard(__func__, [&] {
+        require_out(output, "output");
+        *output = circleloss_gradient_output CIRCLELOSS_GRADIENT_OUTPUT_INIT;
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_session_create(circleloss_session** out_session,
+                                                          const circleloss_session_config* config) {
+    return guard(__func__, [&] {
+        require_out(out_session, "out_session");
+        const circleloss_session_config c = validate_session_config(config);
+        *out_session = create_session(c);
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_session_destroy(circleloss_session* session) {
+    return guard(__func__, [&] {
+        if (session) destroy_session(session);
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_session_backend(circleloss_backend* out_backend,
+                                                           const circleloss_session* session) {
+    return guard(__func__, [&] {
+        require_out(out_backend, "out_backend");
+        *out_backend = checked_session(session)->backend;
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_session_fallback_reason(const char** out_reason,
+                                                                   const circleloss_session* session) {
+    return guard(__func__, [&] {
+        require_out(out_reason, "out_reason");
+        *out_reason = checked_session(session)->fallback_reason.c_str();
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_session_describe(const char** out_description,
+                                                            const circleloss_session* session) {
+    return guard(__func__, [&] {
+        require_out(out_description, "out_description");
+        *out_description = checked_session(session)->description.c_str();
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_session_num_threads(int32_t* out_num_threads,
+                                                               const circleloss_session* session) {
+    return guard(__func__, [&] {
+        require_out(out_num_threads, "out_num_threads");
+        *out_num_threads = checked_session(session)->num_threads;
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_query_backend(int32_t* out_available, const char** out_detail,
+                                                         circleloss_backend backend) {
+    static thread_local std::string detail;
+    return guard(__func__, [&] {
+        require_out(out_available, "out_available");
+        require_out(out_detail, "out_detail");
+        int32_t available = 0;
+        switch (backend) {
+            case CIRCLELOSS_BACKEND_CPU:
+                available = 1;
+                detail = "CPU: " + std::to_string(cpu::CpuBackend::default_num_threads()) + " hardware thread(s); " +
+                         cpu::CpuBackend::gemm_and_cpu_description();
+                break;
+            case CIRCLELOSS_BACKEND_CUDA: {
+                const CudaProviderStatus& cuda = cuda_provider();
+                available = cuda.api ? 1 : 0;
+                detail = cuda.detail;
+                break;
+            }
+            case CIRCLELOSS_BACKEND_AUTO: {
+                const CudaProviderStatus& cuda = cuda_provider();
+                available = 1;
+                detail = cuda.api ? "AUTO selects CUDA: " + cuda.detail
+                                  : "AUTO selects the CPU: " + cuda.detail;
+                break;
+            }
+            default:
+                fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                     "backend is not a circleloss_backend value (got " + std::to_string(static_cast<int>(backend)) + ")");
+        }
+        *out_available = available;
+        *out_detail = detail.c_str();
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_library_path(const char** out_path) {
+    return guard(__func__, [&] {
+        require_out(out_path, "out_path");
+        *out_path = core_library_path().c_str();
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_forward(const circleloss_forward_output* output,
+                                                   circleloss_session* session, const circleloss_options* options,
+                                                   const circleloss_problem* problem) {
+    return guard(__func__, [&] {
+        circleloss_session* s = checked_session(session);
+        const ResolvedOptions o = validate_options(options);
+        const ResolvedProblem p = validate_problem(problem, o, false);
+        validate_forward_output(output, p);
+        require_memory_supported(*s, p);
+        if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
+            call_provider([&](char* e, size_t n) {
+                return s->provider->forward(s->provider_context, output, options, problem, e, n);
+            });
+        } else {
+            s->cpu->forward(*output, o, p);
+        }
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_backward(const circleloss_gradient_output* output,
+                                                    circleloss_session* session, const circleloss_options* options,
+                                                    const circleloss_problem* problem, const void* saved_state) {
+    return guard(__func__, [&] {
+        circleloss_session* s = checked_session(session);
+        const ResolvedOptions o = validate_options(options);
+        const ResolvedProblem p = validate_problem(problem, o, true);
+        validate_gradient_output(output, p);
+        validate_saved_state(saved_state, p);
+        require_memory_supported(*s, p);
+        if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
+            call_provider([&](char* e, size_t n) {
+                return s->provider->backward(s->provider_context, output, options, problem, saved_state, e, n);
+            });
+        } else {
+            s->cpu->backward(*output, o, p, saved_state);
+        }
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_forward_output* forward_output,
+                                                            const circleloss_gradient_output* gradient_output,
+                                                            circleloss_session* session,
+                                                            const circleloss_options* options,
+                                                            const circleloss_problem* problem) {
+    return guard(__func__, [&] {
+        circleloss_session* s = checked_session(session);
+        const ResolvedOptions o = validate_options(options);
+        const ResolvedProblem p = validate_problem(problem, o, true);
+        validate_forward_output(forward_output, p);
+        validate_gradient_output(gradient_output, p);
+        require_memory_supported(*s, p);
+        if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
+            call_provider([&](char* e, size_t n) {
+                return s->provider->forward_backward(s->provider_context, forward_output, gradient_output, options,
+                                                     problem, e, n);
+            });
+        } else {
+            s->cpu->forward_backward(*forward_output, *gradient_output, o, p);
+        }
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_device_alloc(void** out_pointer, circleloss_session* session,
+                                                        uint64_t bytes) {
+    return guard(__func__, [&] {
+        require_out(out_pointer, "out_pointer");
+        circleloss_session& s = cuda_session(session);
+        call_provider([&](char* e, size_t n) { return s.provider->device_alloc(s.provider_context, out_pointer, bytes, e, n); });
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_device_free(circleloss_session* session, void* pointer) {
+    return guard(__func__, [&] {
+        circleloss_session& s = cuda_session(session);
+        if (!pointer) return;
+        call_provider([&](char* e, size_t n) { return s.provider->device_free(s.provider_context, pointer, e, n); });
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_device_copy(circleloss_session* session, void* destination,
+                                                       const void* source, uint64_t bytes,
+                                                       circleloss_copy_kind kind) {
+    return guard(__func__, [&] {
+        circleloss_session& s = cuda_session(session);
+        const int k = static_cast<int>(kind);
+        if (k < CIRCLELOSS_COPY_HOST_TO_DEVICE || k > CIRCLELOSS_COPY_DEVICE_TO_DEVICE) {
+            fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "kind is not a circleloss_copy_kind value (got " + std::to_string(k) + ")");
+        }
+        if (bytes == 0) return;
+        if (!destination) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "destination must not be NULL");
+        if (!source) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "source must not be NULL");
+        call_provider([&](char* e, size_t n) {
+            return s.provider->device_copy(s.provider_context, destination, source, bytes, kind, e, n);
+        });
+    });
+}
+
+CIRCLELOSS_API circleloss_status circleloss_session_synchronize(circleloss_session* session) {
+    return guard(__func__, [&] {
+        circleloss_session* s = checked_session(session);
+        if (s->backend != CIRCLELOSS_BACKEND_CUDA) return;
+        call_provider([&](char* e, size_t n) { return s->provider->synchronize(s->provider_context, e, n); });
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,51 @@
+// A small fork-join pool owned by a CPU session. Several threads may call parallel_for on the same
+// pool at once: each call is a job that the pool's workers and the calling thread share.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace circleloss {
+namespace cpu {
+
+class ThreadPool {
+public:
+    // `num_threads` participants per job in total, the calling thread included.
+    explicit ThreadPool(int num_threads);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int num_threads() const { return num_threads_; }
+
+    // Runs task(index, slot) for every index in [0, count). `slot` in [0, participants) identifies the
+    // participant, so a task can use per-participant scratch; participants = min(num_threads, count).
+    // Which participant runs which index is unspecified: results must not depend on it.
+    // The first exception thrown by a task is rethrown here after all tasks have stopped.
+    void parallel_for(int64_t count, const std::function<void(int64_t index, int slot)>& task);
+
+    static int participants_for(int num_threads, int64_t count) {
+        return static_cast<int>(count < num_threads ? (count < 1 ? 1 : count) : num_threads);
+    }
+
+private:
+    struct Job;
+    void worker_loop();
+    static void run_job(Job& job, int slot);
+
+    int num_threads_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::shared_ptr<Job>> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> workers_;
+};
+
+}  // namespace cpu
+}  // namespace circleloss

@@ -1,0 +1,234 @@
+#include "validation.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "errors.h"
+
+namespace circleloss {
+namespace {
+
+std::string format_double(double v) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    return buffer;
+}
+
+void require(bool condition, circleloss_status status, const std::string& message) {
+    if (!condition) fail(status, message);
+}
+
+void check_struct_size(uint32_t actual, size_t expected, const char* name) {
+    if (actual != expected) {
+        fail(CIRCLELOSS_STATUS_UNSUPPORTED_VERSION,
+             std::string(name) + "->struct_size is " + std::to_string(actual) + "; this library (version " +
+                 CIRCLELOSS_VERSION_STRING + ") knows only " + std::to_string(expected) +
+                 ": initialise the struct with its *_init function");
+    }
+}
+
+// Finds the first non-finite value of a rows×cols matrix; reports row and column.
+template <class T>
+void check_finite_matrix(const T* data, int64_t rows, int64_t cols, const char* name) {
+    for (int64_t i = 0; i < rows; ++i) {
+        const T* row = data + i * cols;
+        for (int64_t j = 0; j < cols; ++j) {
+            if (!std::isfinite(row[j])) {
+                fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT,
+                     std::string("problem->") + name + " has a non-finite value (" +
+                         format_double(static_cast<double>(row[j])) + ") at row " + std::to_string(i) +
+                         ", column " + std::to_string(j));
+            }
+        }
+    }
+}
+
+template <class T>
+void check_weights(const T* w, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const double v = static_cast<double>(w[i]);
+        if (!std::isfinite(v)) {
+            fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->sample_weights has a non-finite value (" +
+                                                         format_double(v) + ") at index " + std::to_string(i));
+        }
+        if (v < 0) {
+            fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->sample_weights must be >= 0; index " +
+                                                         std::to_string(i) + " is " + format_double(v));
+        }
+    }
+}
+
+template <class T>
+void check_upstream(const T* u, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) {
+        if (!std::isfinite(u[i])) {
+            fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->upstream has a non-finite value (" +
+                                                         format_double(static_cast<double>(u[i])) +
+                                                         ") at index " + std::to_string(i));
+        }
+    }
+}
+
+template <class T>
+void check_values(const ResolvedProblem& p, bool refs_given, bool check_up) {
+    check_finite_matrix(static_cast<const T*>(p.embeddings), p.n, p.d, "embeddings");
+    if (refs_given) check_finite_matrix(static_cast<const T*>(p.ref_embeddings), p.m, p.d, "ref_embeddings");
+    if (p.sample_weights) check_weights(static_cast<const T*>(p.sample_weights), p.n);
+    if (check_up && p.upstream) check_upstream(static_cast<const T*>(p.upstream), p.loss_length);
+}
+
+template <class T>
+void check_state(const T* state, int64_t n) {
+    for (int64_t i = 0; i < CIRCLELOSS_SAVED_STATE_PER_ROW * n; ++i) {
+        const T v = state[i];
+        if (std::isnan(v) || (std::isinf(v) && v > 0)) {
+            fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                 "saved_state[" + std::to_string(i) + "] is " + format_double(static_cast<double>(v)) +
+                     ": not a state written by circleloss_forward");
+        }
+    }
+}
+
+}  // namespace
+
+int64_t checked_multiply(int64_t a, int64_t b, const char* what) {
+    int64_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) {
+        fail(CIRCLELOSS_STATUS_SIZE_OVERFLOW, std::string(what) + " overflows 64 bits (" + std::to_string(a) +
+                                                  " * " + std::to_string(b) + ")");
+    }
+    return r;
+}
+
+ResolvedOptions validate_options(const circleloss_options* options) {
+    require(options != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options must not be NULL");
+    check_struct_size(options->struct_size, sizeof(circleloss_options), "options");
+    require(std::isfinite(options->gamma) && options->gamma > 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "options->gamma must be finite and > 0 (got " + format_double(options->gamma) + ")");
+    require(std::isfinite(options->margin), CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "options->margin must be finite (got " + format_double(options->margin) + ")");
+    require(options->remove_diagonal == 0 || options->remove_diagonal == 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "options->remove_diagonal must be 0 or 1 (got " + std::to_string(options->remove_diagonal) + ")");
+    const int reduction = static_cast<int>(options->reduction);
+    require(reduction >= CIRCLELOSS_REDUCTION_NONE && reduction <= CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT,
+            CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "options->reduction is not a circleloss_reduction value (got " + std::to_string(reduction) + ")");
+    const int mode = static_cast<int>(options->gradient_mode);
+    require(mode == CIRCLELOSS_GRADIENT_KERAS || mode == CIRCLELOSS_GRADIENT_PAPER, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "options->gradient_mode is not a circleloss_gradient_mode value (got " + std::to_string(mode) + ")");
+    return ResolvedOptions{options->gamma, options->margin, options->remove_diagonal == 1, options->reduction,
+                           options->gradient_mode};
+}
+
+ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options,
+                                 bool check_upstream_values) {
+    require(problem != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem must not be NULL");
+    check_struct_size(problem->struct_size, sizeof(circleloss_problem), "problem");
+    const int dtype = static_cast<int>(problem->dtype);
+    require(dtype == CIRCLELOSS_DTYPE_FLOAT32 || dtype == CIRCLELOSS_DTYPE_FLOAT64, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->dtype is not a circleloss_dtype value (got " + std::to_string(dtype) + ")");
+    const int memory = static_cast<int>(problem->memory);
+    require(memory == CIRCLELOSS_MEMORY_HOST || memory == CIRCLELOSS_MEMORY_DEVICE, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->memory is not a circleloss_memory value (got " + std::to_string(memory) + ")");
+    require(problem->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->reserved0 must be 0");
+    require(problem->n >= 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->n must be >= 0 (got " + std::to_string(problem->n) + ")");
+    require(problem->d >= 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->d must be >= 1 (got " + std::to_string(problem->d) + ")");
+    require(problem->m >= 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->m must be >= 0 (got " + std::to_string(problem->m) + ")");
+
+    ResolvedProblem p{};
+    p.dtype = problem->dtype;
+    p.memory = problem->memory;
+    p.n = problem->n;
+    p.d = problem->d;
+    p.element_size = p.dtype == CIRCLELOSS_DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);
+    p.labels = problem->labels;
+    p.embeddings = problem->embeddings;
+    p.sample_weights = problem->sample_weights;
+    p.upstream = problem->upstream;
+    p.loss_length = options.reduction == CIRCLELOSS_REDUCTION_NONE ? p.n : 1;
+
+    const bool has_ref_labels = problem->ref_labels != nullptr;
+    const bool has_ref_embeddings = problem->ref_embeddings != nullptr;
+    if (!has_ref_labels && !has_ref_embeddings) {
+        require(problem->m == 0 || problem->m == problem->n, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                "problem->m must be 0 or n (" + std::to_string(problem->n) +
+                    ") when neither ref_labels nor ref_embeddings is given (got " + std::to_string(problem->m) + ")");
+        p.m = p.n;
+    } else if (has_ref_labels != has_ref_embeddings) {
+        require(problem->m == problem->n, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                std::string("problem->m must equal n (") + std::to_string(problem->n) + ") when only " +
+                    (has_ref_labels ? "ref_labels" : "ref_embeddings") + " is given (got " +
+                    std::to_string(problem->m) + "): the missing " +
+                    (has_ref_labels ? "ref_embeddings default to the embeddings" : "ref_labels default to the labels"));
+        p.m = p.n;
+    } else {
+        p.m = problem->m;
+    }
+    p.refs_are_queries = !has_ref_embeddings;
+    p.ref_labels = has_ref_labels ? problem->ref_labels : problem->labels;
+    p.ref_embeddings = has_ref_embeddings ? problem->ref_embeddings : problem->embeddings;
+
+    // Sizes: every element count and byte count must fit, and so must the number of pairs.
+    const int64_t element = static_cast<int64_t>(p.element_size);
+    checked_multiply(checked_multiply(p.n, p.d, "n * d"), element, "n * d * element size");
+    checked_multiply(checked_multiply(p.m, p.d, "m * d"), element, "m * d * element size");
+    checked_multiply(p.n, p.m, "n * m");
+    checked_multiply(p.n, 2 * element, "saved state bytes");
+
+    if (p.n > 0) {
+        require(problem->labels != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                "problem->labels must not be NULL when n > 0");
+        require(problem->embeddings != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                "problem->embeddings must not be NULL when n > 0");
+    }
+
+    if (p.memory == CIRCLELOSS_MEMORY_HOST) {
+        if (p.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
+            check_values<float>(p, has_ref_embeddings, check_upstream_values);
+        } else {
+            check_values<double>(p, has_ref_embeddings, check_upstream_values);
+        }
+    }
+    return p;
+}
+
+void validate_forward_output(const circleloss_forward_output* output, const ResolvedProblem& problem) {
+    require(output != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward output must not be NULL");
+    check_struct_size(output->struct_size, sizeof(circleloss_forward_output), "forward_output");
+    require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward_output->reserved0 must be 0");
+    require(output->loss != nullptr || problem.loss_length == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "forward_output->loss must not be NULL");
+}
+
+void validate_gradient_output(const circleloss_gradient_output* output, const ResolvedProblem& problem) {
+    require(output != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient output must not be NULL");
+    check_struct_size(output->struct_size, sizeof(circleloss_gradient_output), "gradient_output");
+    require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient_output->reserved0 must be 0");
+    require(output->grad_embeddings != nullptr || problem.n == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "gradient_output->grad_embeddings must not be NULL when n > 0");
+    if (problem.refs_are_queries) {
+        require(output->grad_ref_embeddings == nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                "gradient_output->grad_ref_embeddings must be NULL when no ref_embeddings are given (the "
+                "gradient of both roles goes to grad_embeddings)");
+    } else {
+        require(output->grad_ref_embeddings != nullptr || problem.m == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                "gradient_output->grad_ref_embeddings must not be NULL when ref_embeddings are given");
+    }
+}
+
+void validate_saved_state(const void* saved_state, const ResolvedProblem& problem) {
+    require(saved_state != nullptr || problem.n == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "saved_state must not be NULL when n > 0");
+    if (problem.memory != CIRCLELOSS_MEMORY_HOST || problem.n == 0) return;
+    if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
+        check_state(static_cast<const float*>(saved_state), problem.n);
+    } else {
+        check_state(static_cast<const double*>(saved_state), problem.n);
+    }
+}
+
+}  // namespace circleloss

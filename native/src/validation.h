@@ -1,0 +1,54 @@
+// Argument checks for every entry point. The core validates everything it is given before any output
+// is written, so a failed call leaves outputs untouched.
+#pragma once
+
+#include <cstdint>
+
+#include "circleloss/circleloss.h"
+
+namespace circleloss {
+
+// Options in double precision, checked.
+struct ResolvedOptions {
+    double gamma;
+    double margin;
+    bool remove_diagonal;
+    circleloss_reduction reduction;
+    circleloss_gradient_mode gradient_mode;
+};
+
+// A problem with the reference defaults applied: ref_* point at the queries when not given.
+struct ResolvedProblem {
+    circleloss_dtype dtype;
+    circleloss_memory memory;
+    int64_t n;
+    int64_t d;
+    int64_t m;
+    const int32_t* labels;
+    const void* embeddings;
+    const int32_t* ref_labels;   // == labels when not given
+    const void* ref_embeddings;  // == embeddings when not given
+    bool refs_are_queries;       // ref_embeddings not given: gradients of both roles go to the queries
+    const void* sample_weights;  // may be NULL
+    const void* upstream;        // may be NULL
+    int64_t loss_length;         // n for reduction NONE, else 1
+    size_t element_size;
+};
+
+ResolvedOptions validate_options(const circleloss_options* options);
+
+// Checks structure, sizes, null pointers and reference consistency; for host memory also the values
+// (finite embeddings, finite non-negative weights; finite upstream when `check_upstream`).
+ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options,
+                                 bool check_upstream);
+
+void validate_forward_output(const circleloss_forward_output* output, const ResolvedProblem& problem);
+void validate_gradient_output(const circleloss_gradient_output* output, const ResolvedProblem& problem);
+
+// Saved state from circleloss_forward: present, and for host memory no NaN and no +inf.
+void validate_saved_state(const void* saved_state, const ResolvedProblem& problem);
+
+// a * b, failing with SIZE_OVERFLOW (naming `what`) when it does not fit in int64.
+int64_t checked_multiply(int64_t a, int64_t b, const char* what);
+
+}  // namespace circleloss

@@ -1,0 +1,131 @@
+// Sessions, backend selection and fallback, metadata calls, and one session shared by many threads.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.h"
+
+using namespace testing_support;
+
+namespace {
+
+TEST(Metadata, VersionAndStatusNames) {
+    EXPECT_EQ(circleloss_version(), CIRCLELOSS_VERSION_NUMBER);
+    EXPECT_STREQ(circleloss_version_string(), CIRCLELOSS_VERSION_STRING);
+    EXPECT_EQ(CIRCLELOSS_VERSION_NUMBER,
+              CIRCLELOSS_VERSION_MAJOR * 10000 + CIRCLELOSS_VERSION_MINOR * 100 + CIRCLELOSS_VERSION_PATCH);
+    EXPECT_STREQ(circleloss_status_name(CIRCLELOSS_STATUS_OK), "OK");
+    EXPECT_STREQ(circleloss_status_name(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE), "BACKEND_UNAVAILABLE");
+    EXPECT_STREQ(circleloss_status_name(CIRCLELOSS_STATUS_INTERNAL_ERROR), "INTERNAL_ERROR");
+    EXPECT_STREQ(circleloss_status_name(static_cast<circleloss_status>(99)), "UNKNOWN");
+    EXPECT_NE(circleloss_last_error(), nullptr);
+}
+
+TEST(Metadata, LibraryPathAndCpuDetail) {
+    const char* path = nullptr;
+    ASSERT_EQ(circleloss_library_path(&path), CIRCLELOSS_STATUS_OK);
+    EXPECT_NE(std::string(path).find("libcircleloss.so"), std::string::npos) << path;
+    int32_t available = 0;
+    const char* detail = nullptr;
+    ASSERT_EQ(circleloss_query_backend(&available, &detail, CIRCLELOSS_BACKEND_CPU), CIRCLELOSS_STATUS_OK);
+    EXPECT_EQ(available, 1);
+    EXPECT_NE(std::string(detail).find("OpenBLAS"), std::string::npos) << detail;
+}
+
+TEST(Sessions, CpuSessionDescribesItself) {
+    SessionHolder s(3);
+    circleloss_backend backend = CIRCLELOSS_BACKEND_AUTO;
+    ASSERT_EQ(circleloss_session_backend(&backend, s.session), CIRCLELOSS_STATUS_OK);
+    EXPECT_EQ(backend, CIRCLELOSS_BACKEND_CPU);
+    int32_t threads = 0;
+    ASSERT_EQ(circleloss_session_num_threads(&threads, s.session), CIRCLELOSS_STATUS_OK);
+    EXPECT_EQ(threads, 3);
+    const char* description = nullptr;
+    ASSERT_EQ(circleloss_session_describe(&description, s.session), CIRCLELOSS_STATUS_OK);
+    EXPECT_NE(std::string(description).find("3 thread(s)"), std::string::npos) << description;
+    const char* reason = nullptr;
+    ASSERT_EQ(circleloss_session_fallback_reason(&reason, s.session), CIRCLELOSS_STATUS_OK);
+    EXPECT_STREQ(reason, "");
+}
+
+// Point the loader at a provider that does not exist: CUDA must be refused with the reason, and AUTO
+// must fall back to the CPU and say why. (The loader caches per process; ctest runs each test alone.)
+TEST(CudaFallback, MissingProviderFallsBackWithReason) {
+    setenv("CIRCLELOSS_CUDA_PROVIDER", "/nonexistent/libcircleloss_cuda.so", 1);
+    circleloss_session_config config;
+    circleloss_session_config_init(&config);
+    config.backend = CIRCLELOSS_BACKEND_CUDA;
+    circleloss_session* s = nullptr;
+    EXPECT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE);
+    EXPECT_EQ(s, nullptr);
+    const std::string message = circleloss_last_error();
+    EXPECT_NE(message.find("/nonexistent/libcircleloss_cuda.so"), std::string::npos) << message;
+
+    config.backend = CIRCLELOSS_BACKEND_AUTO;
+    ASSERT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_OK);
+    circleloss_backend backend = CIRCLELOSS_BACKEND_AUTO;
+    circleloss_session_backend(&backend, s);
+    EXPECT_EQ(backend, CIRCLELOSS_BACKEND_CPU);
+    const char* reason = nullptr;
+    circleloss_session_fallback_reason(&reason, s);
+    EXPECT_NE(std::string(reason).find("CUDA unavailable"), std::string::npos) << reason;
+    EXPECT_NE(std::string(reason).find("/nonexistent/libcircleloss_cuda.so"), std::string::npos) << reason;
+    circleloss_session_destroy(s);
+
+    int32_t available = 1;
+    const char* detail = nullptr;
+    ASSERT_EQ(circleloss_query_backend(&available, &detail, CIRCLELOSS_BACKEND_CUDA), CIRCLELOSS_STATUS_OK);
+    EXPECT_EQ(available, 0);
+    unsetenv("CIRCLELOSS_CUDA_PROVIDER");
+}
+
+TEST(CudaFallback, FileThatIsNotAProviderIsRefused) {
+    // Any shared library without the entry symbol: libm is always there.
+    setenv("CIRCLELOSS_CUDA_PROVIDER", "libm.so.6", 1);
+    int32_t available = 1;
+    const char* detail = nullptr;
+    ASSERT_EQ(circleloss_query_backend(&available, &detail, CIRCLELOSS_BACKEND_CUDA), CIRCLELOSS_STATUS_OK);
+    EXPECT_EQ(available, 0);
+    EXPECT_NE(std::string(detail).find("circleloss_cuda_provider_entry"), std::string::npos) << detail;
+    unsetenv("CIRCLELOSS_CUDA_PROVIDER");
+}
+
+TEST(Concurrency, OneSessionManyThreadsGivesSingleThreadedResults) {
+    std::mt19937_64 rng(53);
+    const Case c = random_case(rng, 100, 300, 12, 6, true);
+    SessionHolder s(2);
+    const Result expected = run_case<float>(s.session, c, CIRCLELOSS_GRADIENT_KERAS, Call::ForwardBackward);
+    ASSERT_EQ(expected.status, CIRCLELOSS_STATUS_OK);
+    std::vector<std::thread> threads;
+    std::vector<int> mismatches(8, 0);
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int k = 0; k < 25; ++k) {
+                const Result r = run_case<float>(s.session, c, CIRCLELOSS_GRADIENT_KERAS, Call::ForwardBackward);
+                if (r.status != CIRCLELOSS_STATUS_OK || r.loss != expected.loss || r.grad_x != expected.grad_x ||
+                    r.grad_r != expected.grad_r)
+                    ++mismatches[static_cast<size_t>(t)];
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (int m : mismatches) EXPECT_EQ(m, 0);
+}
+
+TEST(Concurrency, ErrorsAreThreadLocal) {
+    circleloss_session* bad = nullptr;
+    circleloss_session_config config;
+    circleloss_session_config_init(&config);
+    config.num_threads = -5;
+    ASSERT_EQ(circleloss_session_create(&bad, &config), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+    std::string other;
+    std::thread([&] { other = circleloss_last_error(); }).join();
+    EXPECT_EQ(other, "");
+    EXPECT_NE(std::string(circleloss_last_error()).find("num_threads"), std::string::npos);
+}
+
+}  // namespace
