@@ -1,0 +1,503 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using CircleLoss.Interop.Native;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CircleLoss.Interop;
+
+/// <summary>
+/// Circle Loss with the semantics of Keras 3's <c>keras.losses.Circle</c> (Sun et al., CVPR 2020), computed
+/// by the native library on the CPU or a CUDA device. Holds one native session; dispose it when done.
+/// </summary>
+/// <remarks>
+/// <para><b>Inputs.</b> <c>labels</c> holds the N query labels; <c>embeddings</c> the N×D query embeddings,
+/// row-major (row i starts at element i·D), meant to be L2-normalised; <c>dimension</c> is D. Optional:
+/// <c>sampleWeights</c> (N values ≥ 0; all ones when empty), <c>refLabels</c> and <c>refEmbeddings</c>
+/// (M labels and M×D embeddings of a reference set). Without references the queries are their own
+/// references; with <c>refLabels</c> only, the references are the queries with those labels (M = N); with
+/// <c>refEmbeddings</c> only, the reference labels are the query labels (M = N). In the span methods an
+/// empty optional span means "not given" (so an explicitly empty reference set needs the array methods).
+/// Every length is checked before the native library is called, and an
+/// <see cref="ArgumentException"/> names the parameter and the expected length.</para>
+/// <para><b>Outputs.</b> Every output span is written by the caller-owned memory it points to and only on
+/// success: when a call throws, no output has been written. Outputs must not overlap inputs or each other.
+/// The library keeps no pointer to any span after a call returns.</para>
+/// <para><b>Threads.</b> All members are thread-safe: one <see cref="Circle"/> may run calls from many
+/// threads at once (the native session is thread-safe). <see cref="Dispose"/> may race with running calls:
+/// the session is destroyed when the last running call returns, and calls that start after
+/// <see cref="Dispose"/> throw <see cref="ObjectDisposedException"/>. A <see cref="Circle"/> that is never
+/// disposed releases its session when it is finalised.</para>
+/// <para><b>Errors.</b> See <see cref="CircleLossException"/> for how native status codes map to exceptions.</para>
+/// </remarks>
+public sealed unsafe partial class Circle : IDisposable
+{
+    /// <summary>Values of saved forward state per query row (<c>LP_i</c> then <c>LN_i</c>): the saved state of N rows
+    /// has <c>SavedStatePerRow · N</c> values.</summary>
+    public const int SavedStatePerRow = NativeConstants.CIRCLELOSS_SAVED_STATE_PER_ROW;
+
+    private readonly SessionHandle _session;
+    private readonly ILogger _logger;
+    private readonly circleloss_options _nativeOptions;
+    private readonly circleloss_problem _problemTemplate;
+    private readonly circleloss_forward_output _forwardTemplate;
+    private readonly circleloss_gradient_output _gradientTemplate;
+    private volatile bool _disposed;
+
+    /// <summary>Creates the loss and its native session.</summary>
+    /// <param name="options">Keras's arguments, the gradient mode and the backend; Keras's defaults when null.</param>
+    /// <param name="logger">Receives the backend chosen (Debug), a fallback from <see cref="Backend.Auto"/> to the
+    /// CPU (Information, once) and native failures; nothing at Information or above per call. Optional.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value of <paramref name="options"/> is out of range.</exception>
+    /// <exception cref="CircleLossBackendUnavailableException"><see cref="Backend.Cuda"/> was asked for and cannot be used.</exception>
+    /// <exception cref="CircleLossNativeLibraryException">The native library cannot be loaded.</exception>
+    /// <exception cref="CircleLossException">The native library failed otherwise.</exception>
+    public Circle(CircleOptions? options = null, ILogger? logger = null)
+    {
+        options ??= new CircleOptions();
+        options.Validate(nameof(options));
+        Options = options;
+        _logger = logger ?? NullLogger.Instance;
+        NativeLibraryLoader.EnsureLoaded();
+
+        circleloss_session_config config;
+        CheckInit(NativeMethods.circleloss_session_config_init(&config), "circleloss_session_config_init");
+        config.backend = (circleloss_backend)options.Backend;
+        config.device_index = options.DeviceIndex;
+        config.num_threads = options.ThreadCount;
+        config.workspace_limit_bytes = options.WorkspaceLimitBytes;
+        config.flags = options.AllowTF32 ? (uint)NativeConstants.CIRCLELOSS_SESSION_FLAG_ALLOW_TF32 : 0u;
+
+        SessionHandle? session = SessionHandle.Create(&config, out circleloss_status status, out string error);
+        if (session is null)
+        {
+            Log.SessionCreationFailed(_logger, options.Backend, NativeErrors.StatusName(status), error);
+            Exception exception = NativeErrors.Create(status, "circleloss_session_create", error);
+            if (exception is CircleLossArgumentException argument && argument.ParamName is null)
+            {
+                exception = new CircleLossArgumentException(argument.Message, nameof(options), argument.Status, argument.NativeMessage);
+            }
+
+            throw exception;
+        }
+
+        _session = session;
+        try
+        {
+            circleloss_session* handle = session.Session;
+            circleloss_backend backend;
+            byte* reason = null;
+            byte* description = null;
+            int threads;
+            CheckInit(NativeMethods.circleloss_session_backend(&backend, handle), "circleloss_session_backend");
+            CheckInit(NativeMethods.circleloss_session_fallback_reason(&reason, handle), "circleloss_session_fallback_reason");
+            CheckInit(NativeMethods.circleloss_session_describe(&description, handle), "circleloss_session_describe");
+            CheckInit(NativeMethods.circleloss_session_num_threads(&threads, handle), "circleloss_session_num_threads");
+            Backend = (Backend)backend;
+            string fallback = NativeErrors.Text(reason);
+            FallbackReason = fallback.Length == 0 ? null : fallback;
+            Description = NativeErrors.Text(description);
+            ThreadCount = threads;
+
+            circleloss_options nativeOptions;
+            CheckInit(NativeMethods.circleloss_options_init(&nativeOptions), "circleloss_options_init");
+            nativeOptions.gamma = options.Gamma;
+            nativeOptions.margin = options.Margin;
+            nativeOptions.remove_diagonal = options.RemoveDiagonal ? 1 : 0;
+            nativeOptions.reduction = (circleloss_reduction)options.Reduction;
+            nativeOptions.gradient_mode = (circleloss_gradient_mode)options.GradientMode;
+            _nativeOptions = nativeOptions;
+
+            circleloss_problem problem;
+            CheckInit(NativeMethods.circleloss_problem_init(&problem), "circleloss_problem_init");
+            _problemTemplate = problem;
+            circleloss_forward_output forward;
+            CheckInit(NativeMethods.circleloss_forward_output_init(&forward), "circleloss_forward_output_init");
+            _forwardTemplate = forward;
+            circleloss_gradient_output gradient;
+            CheckInit(NativeMethods.circleloss_gradient_output_init(&gradient), "circleloss_gradient_output_init");
+            _gradientTemplate = gradient;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        Log.SessionCreated(_logger, Backend, options.Backend, ThreadCount, Description);
+        if (FallbackReason is not null)
+        {
+            Log.BackendFallback(_logger, FallbackReason);
+        }
+    }
+
+    /// <summary>The options this loss was created with.</summary>
+    public CircleOptions Options { get; }
+
+    /// <summary>Keras's <c>reduction</c> of this loss (from <see cref="Options"/>).</summary>
+    public Reduction Reduction => Options.Reduction;
+
+    /// <summary>The backend the session actually runs on: <see cref="Interop.Backend.Cpu"/> or
+    /// <see cref="Interop.Backend.Cuda"/>, never <see cref="Interop.Backend.Auto"/>.</summary>
+    public Backend Backend { get; }
+
+    /// <summary>Why a session asked for with <see cref="Interop.Backend.Auto"/> runs on the CPU; null when it did
+    /// not fall back. A copy: valid for as long as the caller keeps it.</summary>
+    public string? FallbackReason { get; }
+
+    /// <summary>The library's one-line description of the session's backend (threads, GEMM kernel, device).</summary>
+    public string Description { get; }
+
+    /// <summary>The CPU worker threads the session uses (1 for CUDA sessions).</summary>
+    public int ThreadCount { get; }
+
+    /// <summary>The native session (diagnostics and tests).</summary>
+    internal SessionHandle Handle => _session;
+
+    /// <summary>Whether <see cref="Dispose"/> has been called.</summary>
+    public bool IsDisposed => _disposed;
+
+    /// <summary>The number of loss values for N query rows: N for <see cref="Interop.Reduction.None"/>, else 1.</summary>
+    /// <param name="rows">N, the number of query rows.</param>
+    public int LossLength(int rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        return Options.Reduction == Reduction.None ? rows : 1;
+    }
+
+    /// <summary>The number of saved-state values for N query rows (<see cref="SavedStatePerRow"/> · N).</summary>
+    /// <param name="rows">N, the number of query rows.</param>
+    public static int SavedStateLength(int rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        return checked(SavedStatePerRow * rows);
+    }
+
+    /// <summary>Destroys the native session (after the calls running on other threads have returned). Calling it
+    /// again does nothing.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _session.Dispose();
+        Log.SessionDisposed(_logger, Backend);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"Circle(gamma={Options.Gamma}, margin={Options.Margin}, remove_diagonal={Options.RemoveDiagonal}, reduction={Options.Reduction}, backend={Backend})";
+
+    private static void CheckInit(circleloss_status status, string function)
+    {
+        if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
+        {
+            throw NativeErrors.Create(status, function, NativeErrors.LastError());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // The one path every computation takes: validate, pin, call, map the status.
+    // ------------------------------------------------------------------------------------------------
+
+    private enum Operation
+    {
+        Forward,
+        ForwardBackward,
+        Backward,
+    }
+
+    /// <summary>The spans of one call. Optional ones are empty when absent; the Has* flags say which were given.</summary>
+    private ref struct Call<T>
+        where T : unmanaged
+    {
+        public ReadOnlySpan<int> Labels;
+        public ReadOnlySpan<T> Embeddings;
+        public int Dimension;
+        public ReadOnlySpan<T> SampleWeights;
+        public ReadOnlySpan<int> RefLabels;
+        public bool HasRefLabels;
+        public ReadOnlySpan<T> RefEmbeddings;
+        public bool HasRefEmbeddings;
+        public ReadOnlySpan<T> Upstream;
+        public ReadOnlySpan<T> SavedStateIn;
+        public Span<T> Loss;
+        public Span<T> PerSampleLoss;
+        public Span<bool> Mask;
+        public Span<T> SavedStateOut;
+        public Span<T> GradEmbeddings;
+        public Span<T> GradRefEmbeddings;
+    }
+
+    // Names of the regions checked for overlap, in the order Execute fills them.
+    private static readonly string[] RegionNames =
+    [
+        "labels", "embeddings", "sampleWeights", "refLabels", "refEmbeddings", "upstream", "savedState",
+        "loss", "perSampleLoss", "mask", "savedState", "gradEmbeddings", "gradRefEmbeddings",
+    ];
+
+    private const int FirstOutputRegion = 7;
+
+    private void Execute<T>(Operation operation, scoped ref Call<T> call)
+        where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // ---- Shapes: everything is checked before the library is called. ----
+        if (call.Dimension < 1)
+        {
+            throw new ArgumentOutOfRangeException("dimension", call.Dimension, "The embedding dimension D must be >= 1.");
+        }
+
+        long n = call.Labels.Length;
+        long d = call.Dimension;
+        if (call.Embeddings.Length != n * d)
+        {
+            throw new ArgumentException(
+                $"embeddings must hold N×D = {n}×{d} = {n * d} values (N = labels.Length, D = dimension), but holds {call.Embeddings.Length}.",
+                "embeddings");
+        }
+
+        long m;
+        if (call.HasRefLabels && call.HasRefEmbeddings)
+        {
+            m = call.RefLabels.Length;
+            if (call.RefEmbeddings.Length != m * d)
+            {
+                throw new ArgumentException(
+                    $"refEmbeddings must hold M×D = {m}×{d} = {m * d} values (M = refLabels.Length, D = dimension), but holds {call.RefEmbeddings.Length}.",
+                    "refEmbeddings");
+            }
+        }
+        else if (call.HasRefLabels)
+        {
+            m = n;
+            if (call.RefLabels.Length != n)
+            {
+                throw new ArgumentException(
+                    $"refLabels must hold N = {n} labels when refEmbeddings is not given (the references are then the queries), but holds {call.RefLabels.Length}.",
+                    "refLabels");
+            }
+        }
+        else if (call.HasRefEmbeddings)
+        {
+            m = n;
+            if (call.RefEmbeddings.Length != n * d)
+            {
+                throw new ArgumentException(
+                    $"refEmbeddings must hold N×D = {n}×{d} = {n * d} values when refLabels is not given (the reference labels are then the query labels), but holds {call.RefEmbeddings.Length}.",
+                    "refEmbeddings");
+            }
+        }
+        else
+        {
+            m = n;
+        }
+
+        long lossLength = Options.Reduction == Reduction.None ? n : 1;
+        RequireLengthOrEmpty(call.SampleWeights.Length, n, "sampleWeights", "N (one weight per query row)");
+
+        if (operation != Operation.Forward)
+        {
+            RequireLengthOrEmpty(call.Upstream.Length, lossLength, "upstream",
+                Options.Reduction == Reduction.None ? "N (reduction None: one value per query row)" : "1 (the reduced loss is a scalar)");
+            RequireLength(call.GradEmbeddings.Length, n * d, "gradEmbeddings", "N×D");
+            if (call.HasRefEmbeddings)
+            {
+                RequireLength(call.GradRefEmbeddings.Length, m * d, "gradRefEmbeddings", "M×D (refEmbeddings was given)");
+            }
+            else if (!call.GradRefEmbeddings.IsEmpty)
+            {
+                throw new ArgumentException(
+                    "gradRefEmbeddings must be empty when refEmbeddings is not given: the gradient of both roles goes to gradEmbeddings.",
+                    "gradRefEmbeddings");
+            }
+        }
+
+        if (operation != Operation.Backward)
+        {
+            RequireLength(call.Loss.Length, lossLength, "loss",
+                Options.Reduction == Reduction.None ? "N (reduction None)" : "1");
+            RequireLengthOrEmpty(call.PerSampleLoss.Length, n, "perSampleLoss", "N");
+            RequireLengthOrEmpty(call.Mask.Length, n, "mask", "N");
+            RequireLengthOrEmpty(call.SavedStateOut.Length, SavedStatePerRow * n, "savedState", $"{SavedStatePerRow}×N");
+        }
+        else
+        {
+            RequireLength(call.SavedStateIn.Length, SavedStatePerRow * n, "savedState", $"{SavedStatePerRow}×N (from Forward)");
+        }
+
+        // ---- Pin, check overlaps, call. ----
+        T dummy = default; // stands in for a required array of zero length: the library never reads or writes it
+        fixed (int* labels = call.Labels)
+        fixed (T* embeddings = call.Embeddings)
+        fixed (T* sampleWeights = call.SampleWeights)
+        fixed (int* refLabels = call.RefLabels)
+        fixed (T* refEmbeddings = call.RefEmbeddings)
+        fixed (T* upstream = call.Upstream)
+        fixed (T* savedStateIn = call.SavedStateIn)
+        fixed (T* loss = call.Loss)
+        fixed (T* perSampleLoss = call.PerSampleLoss)
+        fixed (bool* mask = call.Mask)
+        fixed (T* savedStateOut = call.SavedStateOut)
+        fixed (T* gradEmbeddings = call.GradEmbeddings)
+        fixed (T* gradRefEmbeddings = call.GradRefEmbeddings)
+        {
+            int size = sizeof(T);
+            Span<Region> regions =
+            [
+                new(labels, call.Labels.Length * 4L), new(embeddings, call.Embeddings.Length * (long)size),
+                new(sampleWeights, call.SampleWeights.Length * (long)size), new(refLabels, call.RefLabels.Length * 4L),
+                new(refEmbeddings, call.RefEmbeddings.Length * (long)size), new(upstream, call.Upstream.Length * (long)size),
+                new(savedStateIn, call.SavedStateIn.Length * (long)size),
+                new(loss, call.Loss.Length * (long)size), new(perSampleLoss, call.PerSampleLoss.Length * (long)size),
+                new(mask, call.Mask.Length), new(savedStateOut, call.SavedStateOut.Length * (long)size),
+                new(gradEmbeddings, call.GradEmbeddings.Length * (long)size), new(gradRefEmbeddings, call.GradRefEmbeddings.Length * (long)size),
+            ];
+            CheckNoOverlap(regions);
+
+            circleloss_problem problem = _problemTemplate;
+            problem.dtype = typeof(T) == typeof(float) ? circleloss_dtype.CIRCLELOSS_DTYPE_FLOAT32 : circleloss_dtype.CIRCLELOSS_DTYPE_FLOAT64;
+            problem.memory = circleloss_memory.CIRCLELOSS_MEMORY_HOST;
+            problem.n = n;
+            problem.d = d;
+            problem.m = m;
+            problem.labels = labels;
+            problem.embeddings = embeddings;
+            problem.ref_labels = call.HasRefLabels ? (refLabels != null ? refLabels : (int*)&dummy) : null;
+            problem.ref_embeddings = call.HasRefEmbeddings ? (refEmbeddings != null ? refEmbeddings : &dummy) : null;
+            problem.sample_weights = call.SampleWeights.IsEmpty ? null : sampleWeights;
+            problem.upstream = call.Upstream.IsEmpty ? null : upstream;
+
+            circleloss_forward_output forward = _forwardTemplate;
+            forward.loss = loss != null ? loss : &dummy;
+            forward.per_sample_loss = call.PerSampleLoss.IsEmpty ? null : perSampleLoss;
+            forward.mask = call.Mask.IsEmpty ? null : (byte*)mask;
+            forward.saved_state = call.SavedStateOut.IsEmpty ? null : savedStateOut;
+
+            circleloss_gradient_output gradient = _gradientTemplate;
+            gradient.grad_embeddings = gradEmbeddings != null ? gradEmbeddings : &dummy;
+            gradient.grad_ref_embeddings = call.HasRefEmbeddings ? (gradRefEmbeddings != null ? gradRefEmbeddings : &dummy) : null;
+
+            circleloss_options options = _nativeOptions;
+            void* state = savedStateIn != null ? savedStateIn : &dummy;
+
+            bool added = false;
+            try
+            {
+                AddRef(ref added);
+                circleloss_session* session = _session.Session;
+                circleloss_status status;
+                string function;
+                switch (operation)
+                {
+                    case Operation.Forward:
+                        function = "circleloss_forward";
+                        status = NativeMethods.circleloss_forward(&forward, session, &options, &problem);
+                        break;
+                    case Operation.ForwardBackward:
+                        function = "circleloss_forward_backward";
+                        status = NativeMethods.circleloss_forward_backward(&forward, &gradient, session, &options, &problem);
+                        break;
+                    default:
+                        function = "circleloss_backward";
+                        status = NativeMethods.circleloss_backward(&gradient, session, &options, &problem, state);
+                        break;
+                }
+
+                if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
+                {
+                    throw Failure(status, function);
+                }
+            }
+            finally
+            {
+                if (added)
+                {
+                    _session.DangerousRelease();
+                }
+            }
+        }
+    }
+
+    private void AddRef(ref bool added)
+    {
+        try
+        {
+            _session.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check on entry and here.
+            throw new ObjectDisposedException(GetType().FullName);
+        }
+    }
+
+    private Exception Failure(circleloss_status status, string function)
+    {
+        string message = NativeErrors.LastError(); // first: it is the message of this thread's last call
+        string statusName = NativeErrors.StatusName(status);
+        if (NativeErrors.IsCallerError(status))
+        {
+            Log.NativeCallRejected(_logger, function, statusName, message);
+        }
+        else
+        {
+            Log.NativeCallFailed(_logger, function, statusName, message);
+        }
+
+        return NativeErrors.Create(status, function, message);
+    }
+
+    private static void RequireLength(long actual, long expected, string name, string what)
+    {
+        if (actual != expected)
+        {
+            throw new ArgumentException($"{name} must hold {what} = {expected} values, but holds {actual}.", name);
+        }
+    }
+
+    private static void RequireLengthOrEmpty(long actual, long expected, string name, string what)
+    {
+        if (actual != 0 && actual != expected)
+        {
+            throw new ArgumentException($"{name} must be empty (not given) or hold {what} = {expected} values, but holds {actual}.", name);
+        }
+    }
+
+    private readonly struct Region(void* start, long length)
+    {
+        public readonly nuint Start = (nuint)start;
+        public readonly long Length = length;
+
+        public bool Overlaps(in Region other) =>
+            Length > 0 && other.Length > 0
+            && Start < other.Start + (nuint)other.Length
+            && other.Start < Start + (nuint)Length;
+    }
+
+    private static void CheckNoOverlap(ReadOnlySpan<Region> regions)
+    {
+        for (int i = FirstOutputRegion; i < regions.Length; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                if (regions[i].Overlaps(regions[j]))
+                {
+                    string what = j < FirstOutputRegion ? "the input" : "the output";
+                    throw new ArgumentException(
+                        $"{RegionNames[i]} overlaps {what} {RegionNames[j]}: outputs must not share memory with inputs or with other outputs.",
+                        RegionNames[i]);
+                }
+            }
+        }
+    }
+
+    private static Span<T> Flat<T>(T[,] array)
+        where T : unmanaged =>
+        MemoryMarshal.CreateSpan(ref Unsafe.As<byte, T>(ref MemoryMarshal.GetArrayDataReference(array)), array.Length);
+}
