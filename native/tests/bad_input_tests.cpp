@@ -269,7 +269,7 @@ TEST(BadInput, SessionConfig) {
 
 TEST(BadInput, WorkspaceTooSmallIsOutOfMemory) {
     Fixture f;
-    SessionHolder tiny(1, CIRCLELOSS_BACKEND_CPU, 1024);
+    SessionHolder tiny(1, CIRCLELOSS_BACKEND_CPU, 64);
     EXPECT_EQ(circleloss_forward_backward(&f.fwd, &f.grad, tiny.session, &f.options, &f.problem), CIRCLELOSS_STATUS_OUT_OF_MEMORY);
     EXPECT_NE(std::string(circleloss_last_error()).find("workspace"), std::string::npos);
     EXPECT_TRUE(f.outputs_untouched());

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <numeric>
+#include <cstdlib>
 #include <random>
+#include <string>
 
 #include "test_support.h"
 
@@ -12,7 +14,15 @@ using namespace testing_support;
 
 namespace {
 
-void expect_matches_reference(const Case& c, circleloss_gradient_mode mode, int threads, double f32_tol) {
+// Forces the CPU backend's plan for sessions created while it lives.
+struct PlanScope {
+    explicit PlanScope(const char* plan) { setenv("CIRCLELOSS_CPU_PLAN", plan, 1); }
+    ~PlanScope() { unsetenv("CIRCLELOSS_CPU_PLAN"); }
+};
+
+const char* const kPlans[] = {"materialise", "stream"};
+
+void expect_matches_reference_with_plan(const Case& c, circleloss_gradient_mode mode, int threads, double f32_tol) {
     const Expected e = reference(c, mode);
     SessionHolder s(threads);
     const Result r64 = run_case<double>(s.session, c, mode, Call::ForwardBackward);
@@ -23,12 +33,21 @@ void expect_matches_reference(const Case& c, circleloss_gradient_mode mode, int 
     if (c.has_ref_embeddings) {
         EXPECT_LE(normwise_error(r64.grad_r, e.grad_r), 1e-10);
     }
-    const Result r32 = run_case<float>(s.session, c, mode, Call::ForwardBackward);
+    // float32 through the two-step path (forward, then backward from the saved state).
+    const Result r32 = run_case<float>(s.session, c, mode, Call::ForwardThenBackward);
     ASSERT_EQ(r32.status, CIRCLELOSS_STATUS_OK) << r32.message;
     EXPECT_LE(normwise_error(r32.loss, e.loss), f32_tol);
     EXPECT_LE(normwise_error(r32.grad_x, e.grad_x), 1e-4);
     if (c.has_ref_embeddings) {
         EXPECT_LE(normwise_error(r32.grad_r, e.grad_r), 1e-4);
+    }
+}
+
+void expect_matches_reference(const Case& c, circleloss_gradient_mode mode, int threads, double f32_tol) {
+    for (const char* plan : kPlans) {
+        SCOPED_TRACE(plan);
+        PlanScope scope(plan);
+        expect_matches_reference_with_plan(c, mode, threads, f32_tol);
     }
 }
 
@@ -154,7 +173,10 @@ TEST(Invariance, PermutingRowsPermutesOutputs) {
 
 TEST(Invariance, ResultsAreBitwiseIndependentOfThreadCount) {
     std::mt19937_64 rng(37);
-    Case c = random_case(rng, 200, 1500, 16, 8, true);
+    for (const Case& c : {random_case(rng, 200, 1500, 16, 8, true), random_case(rng, 300, 300, 16, 8, false)})
+    for (const char* plan : kPlans) {
+    SCOPED_TRACE(plan);
+    PlanScope scope(plan);
     Result first;
     for (int threads : {1, 2, 3, 5}) {
         SessionHolder s(threads);
@@ -168,6 +190,40 @@ TEST(Invariance, ResultsAreBitwiseIndependentOfThreadCount) {
         EXPECT_EQ(r.grad_x, first.grad_x);
         EXPECT_EQ(r.grad_r, first.grad_r);
     }
+    }
+}
+
+// The plans sum in different orders: float64 agrees to rounding; float32 losses to 1e-6, float32
+// gradients (sums with cancellation) to well inside the golden tolerance.
+template <class T>
+void expect_plans_agree(const Case& c, double loss_tol, double grad_tol) {
+    Result results[2];
+    for (int k = 0; k < 2; ++k) {
+        PlanScope scope(kPlans[k]);
+        SessionHolder s(2);
+        results[k] = run_case<T>(s.session, c, CIRCLELOSS_GRADIENT_KERAS, Call::ForwardBackward);
+        ASSERT_EQ(results[k].status, CIRCLELOSS_STATUS_OK);
+    }
+    EXPECT_LE(normwise_error(results[1].loss, results[0].loss), loss_tol);
+    EXPECT_LE(normwise_error(results[1].grad_x, results[0].grad_x), grad_tol);
+    if (c.has_ref_embeddings) {
+        EXPECT_LE(normwise_error(results[1].grad_r, results[0].grad_r), grad_tol);
+    }
+}
+
+TEST(Invariance, MaterialisedAndStreamedPlansAgree) {
+    std::mt19937_64 rng(39);
+    for (const Case& c : {random_case(rng, 260, 2100, 16, 8, true), random_case(rng, 520, 520, 24, 10, false)}) {
+        expect_plans_agree<float>(c, 1e-6, 5e-5);
+        expect_plans_agree<double>(c, 1e-12, 1e-10);
+    }
+}
+
+TEST(Sessions, UnknownPlanInEnvironmentIsRefused) {
+    PlanScope scope("fastest");
+    circleloss_session* s = nullptr;
+    EXPECT_EQ(circleloss_session_create(&s, nullptr), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(circleloss_last_error()).find("CIRCLELOSS_CPU_PLAN"), std::string::npos);
 }
 
 TEST(Invariance, ForwardValuesAreTheSameInBothModes) {

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "cpu/row_kernels.h"
 #include "math/circle_math.h"
 
 namespace circleloss {
@@ -30,40 +32,20 @@ void configure_openblas_once() {
     std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-// C (rows×cols, ldc) = A (rows×k) · B(cols×k)ᵀ
-void gemm_abt(int64_t rows, int64_t cols, int64_t k, const float* a, const float* b, float* c) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(rows), static_cast<blasint>(cols),
-                static_cast<blasint>(k), 1.0f, a, static_cast<blasint>(k), b, static_cast<blasint>(k), 0.0f, c,
-                static_cast<blasint>(cols));
+// C (m×n, ldc) = op(A) · op(B) (+ C when accumulating); row-major; op = transpose when asked.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+          int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), accumulate ? 1.0f : 0.0f, c,
+                static_cast<blasint>(ldc));
 }
-void gemm_abt(int64_t rows, int64_t cols, int64_t k, const double* a, const double* b, double* c) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(rows), static_cast<blasint>(cols),
-                static_cast<blasint>(k), 1.0, a, static_cast<blasint>(k), b, static_cast<blasint>(k), 0.0, c,
-                static_cast<blasint>(cols));
-}
-
-// C (rows×k) (+)= G (rows×cols) · B (cols×k)
-void gemm_ab(int64_t rows, int64_t cols, int64_t k, const float* g, const float* b, float* c, bool accumulate) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(k),
-                static_cast<blasint>(cols), 1.0f, g, static_cast<blasint>(cols), b, static_cast<blasint>(k),
-                accumulate ? 1.0f : 0.0f, c, static_cast<blasint>(k));
-}
-void gemm_ab(int64_t rows, int64_t cols, int64_t k, const double* g, const double* b, double* c, bool accumulate) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(k),
-                static_cast<blasint>(cols), 1.0, g, static_cast<blasint>(cols), b, static_cast<blasint>(k),
-                accumulate ? 1.0 : 0.0, c, static_cast<blasint>(k));
-}
-
-// C (cols×k) (+)= G (rows×cols)ᵀ · A (rows×k)
-void gemm_atb(int64_t rows, int64_t cols, int64_t k, const float* g, const float* a, float* c, bool accumulate) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(cols), static_cast<blasint>(k),
-                static_cast<blasint>(rows), 1.0f, g, static_cast<blasint>(cols), a, static_cast<blasint>(k),
-                accumulate ? 1.0f : 0.0f, c, static_cast<blasint>(k));
-}
-void gemm_atb(int64_t rows, int64_t cols, int64_t k, const double* g, const double* a, double* c, bool accumulate) {
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(cols), static_cast<blasint>(k),
-                static_cast<blasint>(rows), 1.0, g, static_cast<blasint>(cols), a, static_cast<blasint>(k),
-                accumulate ? 1.0 : 0.0, c, static_cast<blasint>(k));
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
+          int64_t ldb, double* c, int64_t ldc, bool accumulate) {
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), accumulate ? 1.0 : 0.0, c,
+                static_cast<blasint>(ldc));
 }
 
 // A typed view of a validated problem.
@@ -82,8 +64,11 @@ struct Problem {
     Params<T> params;
 
     T weight(int64_t i) const { return w ? w[i] : T(1); }
-    int kind(int64_t i, int64_t j) const {
-        return math::pair_kind(y[i], ry[j], i == j, remove_diagonal);
+
+    // Row i's similarities to references j0..j0+cols, stored at s.
+    RowSegment<T> segment(int64_t i, const T* s, int64_t j0, int64_t cols) const {
+        const int64_t diagonal = (remove_diagonal && i >= j0 && i < j0 + cols) ? i - j0 : -1;
+        return RowSegment<T>{s, cols, y[i], ry + j0, diagonal};
     }
 };
 
@@ -110,91 +95,158 @@ Problem<T> typed(const ResolvedProblem& p, const ResolvedOptions& o) {
 
 int64_t blocks(int64_t count, int64_t block) { return (count + block - 1) / block; }
 
-// Scratch for one participant: one similarity tile.
+// Per-row statistics: LP_i, LN_i, and (for backward) the gradient scale of each row.
 template <class T>
-struct Scratch {
-    std::vector<std::vector<T>> tiles;
-    Scratch(int participants) : tiles(static_cast<size_t>(participants)) {
-        for (auto& t : tiles) t.resize(static_cast<size_t>(kRowBlock * kColumnTile));
+struct RowStats {
+    std::vector<T> lp, ln, scale;
+    explicit RowStats(int64_t n) : lp(static_cast<size_t>(n)), ln(static_cast<size_t>(n)) {}
+    RowState<T> row(int64_t i) const {
+        return RowState<T>{lp[static_cast<size_t>(i)], ln[static_cast<size_t>(i)],
+                           scale.empty() ? T(0) : scale[static_cast<size_t>(i)]};
     }
-    T* tile(int slot) { return tiles[static_cast<size_t>(slot)].data(); }
+    ColumnStates<T> columns(const Problem<T>& p, int64_t i, int64_t j0) const {
+        return ColumnStates<T>{lp.data() + j0, ln.data() + j0, scale.data() + j0, p.y + j0, p.ry[i]};
+    }
 };
 
+// Per-participant scratch, allocated before any output is written.
 template <class T>
-uint64_t tile_scratch_bytes(int participants) {
-    return static_cast<uint64_t>(participants) * kRowBlock * kColumnTile * sizeof(T);
+struct Scratch {
+    std::vector<std::vector<T>> buffers;
+    Scratch(int participants, size_t elements) : buffers(static_cast<size_t>(participants)) {
+        for (auto& b : buffers) b.resize(elements);
+    }
+    T* get(int slot) { return buffers[static_cast<size_t>(slot)].data(); }
+};
+
+// How a call is carried out: the whole n×m similarity matrix in memory when it fits the budget (one
+// similarity product, the symmetric half of it for self-similarity), else streamed tile by tile.
+enum class Plan { Materialised, Streamed };
+
+template <class T>
+struct Budget {
+    Plan plan;
+    int participants;
+};
+
+constexpr uint64_t kMaterialiseLimitBytes = uint64_t(256) << 20;
+
+template <class T>
+Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy policy) {
+    const uint64_t row_bytes = static_cast<uint64_t>(p.m) * sizeof(T);
+    const uint64_t state_bytes = static_cast<uint64_t>(3 * p.n) * sizeof(T);
+    const int participants = threads;  // scratch for every possible participant of any parallel loop
+    const uint64_t matrix = static_cast<uint64_t>(p.n) * row_bytes;
+    const uint64_t materialised = matrix + static_cast<uint64_t>(participants) * row_bytes + state_bytes;
+    const bool wanted = policy == PlanPolicy::Materialise || (policy == PlanPolicy::Auto && matrix <= kMaterialiseLimitBytes);
+    if (wanted && materialised <= limit) return {Plan::Materialised, participants};
+    const uint64_t streamed = static_cast<uint64_t>(participants) * (kRowBlock + 1) * kColumnTile * sizeof(T) + state_bytes;
+    if (streamed > limit) {
+        fail(CIRCLELOSS_STATUS_OUT_OF_MEMORY, "the CPU backend needs at least " + std::to_string(streamed) +
+                                                  " bytes of workspace; the session's limit is " + std::to_string(limit) +
+                                                  " bytes");
+    }
+    return {Plan::Streamed, participants};
+}
+
+// ---- similarities ----------------------------------------------------------------------------------
+
+// Row panel height of the materialised products: large enough for OpenBLAS to run near its peak in
+// each single-threaded call, small enough to balance the panels over the threads.
+constexpr int64_t kPanelRows = 256;
+constexpr int64_t kTransposeBlock = 64;
+
+// Lower triangle of a square n×n matrix := transpose of its upper triangle, in cache-sized blocks;
+// each task owns one block row.
+template <class T>
+void mirror_upper_to_lower(ThreadPool& pool, T* a, int64_t n) {
+    pool.parallel_for(blocks(n, kTransposeBlock), [&](int64_t b, int) {
+        const int64_t r0 = b * kTransposeBlock, r1 = std::min(n, r0 + kTransposeBlock);
+        for (int64_t c0 = 0; c0 <= r0; c0 += kTransposeBlock) {
+            const int64_t c1 = std::min(n, c0 + kTransposeBlock);
+            for (int64_t r = r0; r < r1; ++r)
+                for (int64_t c = c0; c < std::min(c1, r); ++c) a[r * n + c] = a[c * n + r];
+        }
+    });
+}
+
+// S = X Rᵀ in full (n×m, row-major). For self-similarity only the upper triangle is multiplied (panel
+// I covers columns i0..n), then mirrored block by block, so S is exactly symmetric.
+template <class T>
+void similarity_matrix(ThreadPool& pool, const Problem<T>& p, T* s) {
+    if (p.n == 0 || p.m == 0) return;
+    const int64_t panels = blocks(p.n, kPanelRows);
+    if (!p.refs_are_queries) {
+        pool.parallel_for(panels, [&](int64_t panel, int) {
+            const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
+            gemm(false, true, rows, p.m, p.d, p.x + i0 * p.d, p.d, p.r, p.d, s + i0 * p.m, p.m, false);
+        });
+        return;
+    }
+    pool.parallel_for(panels, [&](int64_t panel, int) {
+        const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
+        gemm(false, true, rows, p.n - i0, p.d, p.x + i0 * p.d, p.d, p.x + i0 * p.d, p.d, s + i0 * p.m + i0, p.m, false);
+    });
+    mirror_upper_to_lower(pool, s, p.n);
 }
 
 // ---- forward ---------------------------------------------------------------------------------------
 
-// LP_i and LN_i for rows [i0, i0 + rows), written to state[2 i], state[2 i + 1].
 template <class T>
-void forward_row_block(const Problem<T>& p, int64_t i0, int64_t rows, T* s_tile, T* state) {
-    std::vector<OnlineLse<T>> pos(static_cast<size_t>(rows), math::lse_empty<T>());
-    std::vector<OnlineLse<T>> neg(static_cast<size_t>(rows), math::lse_empty<T>());
-    for (int64_t j0 = 0; j0 < p.m; j0 += kColumnTile) {
-        const int64_t cols = std::min(kColumnTile, p.m - j0);
-        gemm_abt(rows, cols, p.d, p.x + i0 * p.d, p.r + j0 * p.d, s_tile);
-        for (int64_t ii = 0; ii < rows; ++ii) {
-            const int64_t i = i0 + ii;
-            T* s_row = s_tile + ii * cols;
-            // Pass 1: logits in place and the tile row's maxima; pass 2: shifted sums. Two passes keep the
-            // exponentials out of the branchy max tracking.
-            T max_pos = math::neg_infinity<T>();
-            T max_neg = math::neg_infinity<T>();
-            for (int64_t jj = 0; jj < cols; ++jj) {
-                const int kind = p.kind(i, j0 + jj);
-                if (kind == math::kPairPositive) {
-                    const T logit = math::positive_logit(s_row[jj], p.params);
-                    s_row[jj] = logit;
-                    max_pos = math::cl_max(max_pos, logit);
-                } else if (kind == math::kPairNegative) {
-                    const T logit = math::negative_logit(s_row[jj], p.params);
-                    s_row[jj] = logit;
-                    max_neg = math::cl_max(max_neg, logit);
-                }
-            }
-            T sum_pos = 0;
-            T sum_neg = 0;
-            for (int64_t jj = 0; jj < cols; ++jj) {
-                const int kind = p.kind(i, j0 + jj);
-                if (kind == math::kPairPositive) {
-                    sum_pos += math::cl_exp(s_row[jj] - max_pos);
-                } else if (kind == math::kPairNegative) {
-                    sum_neg += math::cl_exp(s_row[jj] - max_neg);
-                }
-            }
-            pos[static_cast<size_t>(ii)] = math::lse_merge(pos[static_cast<size_t>(ii)], OnlineLse<T>{max_pos, sum_pos});
-            neg[static_cast<size_t>(ii)] = math::lse_merge(neg[static_cast<size_t>(ii)], OnlineLse<T>{max_neg, sum_neg});
-        }
-    }
-    for (int64_t ii = 0; ii < rows; ++ii) {
-        state[2 * (i0 + ii)] = math::lse_value(pos[static_cast<size_t>(ii)]);
-        state[2 * (i0 + ii) + 1] = math::lse_value(neg[static_cast<size_t>(ii)]);
-    }
+void finish_row(RowStats<T>& stats, int64_t i, const OnlineLse<T>& pos, const OnlineLse<T>& neg) {
+    stats.lp[static_cast<size_t>(i)] = math::lse_value(pos);
+    stats.ln[static_cast<size_t>(i)] = math::lse_value(neg);
 }
 
 template <class T>
-void compute_state(ThreadPool& pool, const Problem<T>& p, Scratch<T>& scratch, T* state) {
+void row_stats_materialised(ThreadPool& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
-        const int64_t i0 = block * kRowBlock;
-        forward_row_block(p, i0, std::min(kRowBlock, p.n - i0), scratch.tile(slot), state);
+        const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
+        for (int64_t i = i0; i < i0 + rows; ++i) {
+            OnlineLse<T> pos = math::lse_empty<T>(), neg = math::lse_empty<T>();
+            accumulate_row_lse(p.segment(i, s + i * p.m, 0, p.m), p.params, scratch.get(slot), pos, neg);
+            finish_row(stats, i, pos, neg);
+        }
     });
 }
 
-// Per-row loss, mask and the reduced loss from the state; writes the forward outputs.
 template <class T>
-void write_forward_outputs(const circleloss_forward_output& out, const Problem<T>& p, const T* state) {
+void row_stats_streamed(ThreadPool& pool, const Problem<T>& p, Scratch<T>& scratch, RowStats<T>& stats) {
+    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
+        const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
+        T* tile = scratch.get(slot);
+        T* row_scratch = tile + kRowBlock * kColumnTile;
+        std::vector<OnlineLse<T>> pos(static_cast<size_t>(rows), math::lse_empty<T>());
+        std::vector<OnlineLse<T>> neg(static_cast<size_t>(rows), math::lse_empty<T>());
+        for (int64_t j0 = 0; j0 < p.m; j0 += kColumnTile) {
+            const int64_t cols = std::min(kColumnTile, p.m - j0);
+            gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
+            for (int64_t ii = 0; ii < rows; ++ii) {
+                accumulate_row_lse(p.segment(i0 + ii, tile + ii * cols, j0, cols), p.params, row_scratch,
+                                   pos[static_cast<size_t>(ii)], neg[static_cast<size_t>(ii)]);
+            }
+        }
+        for (int64_t ii = 0; ii < rows; ++ii) finish_row(stats, i0 + ii, pos[static_cast<size_t>(ii)], neg[static_cast<size_t>(ii)]);
+    });
+}
+
+// Per-row loss, mask and the reduced loss; writes the forward outputs.
+template <class T>
+void write_forward_outputs(const circleloss_forward_output& out, const Problem<T>& p, const RowStats<T>& stats) {
     T* loss = static_cast<T*>(out.loss);
     T* per_sample = static_cast<T*>(out.per_sample_loss);
-    double total = 0;
-    double valid_count = 0;
-    double valid_weight = 0;
+    T* saved = static_cast<T*>(out.saved_state);
+    double total = 0, valid_count = 0, valid_weight = 0;
     for (int64_t i = 0; i < p.n; ++i) {
-        const math::RowLoss<T> row = math::row_loss(state[2 * i], state[2 * i + 1]);
+        const T lp = stats.lp[static_cast<size_t>(i)], ln = stats.ln[static_cast<size_t>(i)];
+        const math::RowLoss<T> row = math::row_loss(lp, ln);
         const T weighted = p.weight(i) * row.loss;
         if (per_sample) per_sample[i] = row.loss;
         if (out.mask) out.mask[i] = row.valid ? 1 : 0;
+        if (saved) {
+            saved[2 * i] = lp;
+            saved[2 * i + 1] = ln;
+        }
         if (p.reduction == math::kReduceNone) {
             loss[i] = weighted;
         } else if (row.valid) {
@@ -207,155 +259,231 @@ void write_forward_outputs(const circleloss_forward_output& out, const Problem<T
         const double divisor = math::reduction_divisor(p.reduction, valid_count, valid_weight);
         loss[0] = divisor == 0 ? T(0) : static_cast<T>(total / divisor);
     }
-    if (out.saved_state) {
-        std::memcpy(out.saved_state, state, static_cast<size_t>(2 * p.n) * sizeof(T));
-    }
 }
 
 // ---- backward --------------------------------------------------------------------------------------
 
 // scale_i = c_i · upstream · sigma(LP_i + LN_i): every pair of row i shares it.
 template <class T>
-std::vector<T> row_scales(const Problem<T>& p, const T* state) {
-    std::vector<T> scale(static_cast<size_t>(p.n));
-    std::vector<math::RowLoss<T>> rows(static_cast<size_t>(p.n));
-    double valid_count = 0;
-    double valid_weight = 0;
+void compute_scales(const Problem<T>& p, RowStats<T>& stats) {
+    stats.scale.assign(static_cast<size_t>(p.n), T(0));
+    std::vector<char> valid(static_cast<size_t>(p.n));
+    double valid_count = 0, valid_weight = 0;
     for (int64_t i = 0; i < p.n; ++i) {
-        rows[static_cast<size_t>(i)] = math::row_loss(state[2 * i], state[2 * i + 1]);
-        if (rows[static_cast<size_t>(i)].valid) {
+        valid[static_cast<size_t>(i)] = math::row_loss(stats.lp[static_cast<size_t>(i)], stats.ln[static_cast<size_t>(i)]).valid;
+        if (valid[static_cast<size_t>(i)]) {
             valid_count += 1;
             valid_weight += static_cast<double>(p.weight(i));
         }
     }
     const double divisor = math::reduction_divisor(p.reduction, valid_count, valid_weight);
     for (int64_t i = 0; i < p.n; ++i) {
-        const bool valid = rows[static_cast<size_t>(i)].valid;
+        const bool v = valid[static_cast<size_t>(i)] != 0;
         T coefficient;
         if (p.reduction == math::kReduceNone) {
-            coefficient = valid ? p.weight(i) * (p.upstream ? p.upstream[i] : T(1)) : T(0);
+            coefficient = v ? p.weight(i) * (p.upstream ? p.upstream[i] : T(1)) : T(0);
         } else {
-            const double c = math::reduction_coefficient(static_cast<double>(p.weight(i)), valid, divisor);
+            const double c = math::reduction_coefficient(static_cast<double>(p.weight(i)), v, divisor);
             coefficient = static_cast<T>(c * (p.upstream ? static_cast<double>(p.upstream[0]) : 1.0));
         }
-        scale[static_cast<size_t>(i)] = math::row_gradient_scale(state[2 * i], state[2 * i + 1], coefficient);
+        stats.scale[static_cast<size_t>(i)] =
+            math::row_gradient_scale(stats.lp[static_cast<size_t>(i)], stats.ln[static_cast<size_t>(i)], coefficient);
     }
-    return scale;
 }
 
-// Turns a similarity tile (rows i0.., cols j0..) into the gradient tile G in place. For queries that
-// are their own references it forms H = G_IJ + (G_JI)ᵀ, so that dX = H·X needs one product.
+// Turns similarities into gradient coefficients in place: G_ij, or for queries that are their own
+// references H_ij = G_ij + G_ji (so that dX = H·X is one product).
 template <class T>
-void gradient_tile(const Problem<T>& p, const T* state, const T* scale, int64_t i0, int64_t rows, int64_t j0,
-                   int64_t cols, T* tile) {
-    for (int64_t ii = 0; ii < rows; ++ii) {
-        const int64_t i = i0 + ii;
-        T* row = tile + ii * cols;
-        const T lp_i = state[2 * i], ln_i = state[2 * i + 1], scale_i = scale[i];
-        for (int64_t jj = 0; jj < cols; ++jj) {
-            const int64_t j = j0 + jj;
-            const T s = row[jj];
-            T g = math::pair_gradient(s, p.kind(i, j), lp_i, ln_i, scale_i, p.params);
-            if (p.refs_are_queries) {
-                // The same similarity seen from row j as the query and row i as the reference.
-                g += math::pair_gradient(s, p.kind(j, i), state[2 * j], state[2 * j + 1], scale[j], p.params);
-            }
-            row[jj] = g;
-        }
+void gradient_row(const Problem<T>& p, const RowStats<T>& stats, int64_t i, T* s_row, int64_t j0, int64_t cols) {
+    const RowSegment<T> seg = p.segment(i, s_row, j0, cols);
+    if (p.refs_are_queries) {
+        row_gradient_symmetric(seg, stats.row(i), stats.columns(p, i, j0), p.params, s_row);
+    } else {
+        row_gradient(seg, stats.row(i), p.params, s_row);
     }
 }
 
 template <class T>
-void compute_gradients(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
-                       Scratch<T>& scratch, const T* state) {
-    const std::vector<T> scale = row_scales(p, state);
+void gradients_materialised(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+                            const RowStats<T>& stats, T* s) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
+    if (p.refs_are_queries) {
+        // H is symmetric: form the upper triangle panel by panel (columns from the panel's first row
+        // on), then mirror it.
+        pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t panel, int) {
+            const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
+            for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m + i0, i0, p.n - i0);
+        });
+        mirror_upper_to_lower(pool, s, p.n);
+    } else {
+        pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
+            const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
+            for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m, 0, p.m);
+        });
+    }
+    pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t block, int) {
+        const int64_t i0 = block * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
+        if (p.m == 0) {
+            std::fill(dx + i0 * p.d, dx + (i0 + rows) * p.d, T(0));
+            return;
+        }
+        gemm(false, false, rows, p.d, p.m, s + i0 * p.m, p.m, p.r, p.d, dx + i0 * p.d, p.d, false);
+    });
+    if (p.refs_are_queries) return;
+    pool.parallel_for(blocks(p.m, kPanelRows), [&](int64_t block, int) {
+        const int64_t j0 = block * kPanelRows, cols = std::min(kPanelRows, p.m - j0);
+        if (p.n == 0) {
+            std::fill(dr + j0 * p.d, dr + (j0 + cols) * p.d, T(0));
+            return;
+        }
+        gemm(true, false, cols, p.d, p.n, s + j0, p.m, p.x, p.d, dr + j0 * p.d, p.d, false);
+    });
+}
 
+template <class T>
+void gradients_streamed(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+                        const RowStats<T>& stats, Scratch<T>& scratch) {
+    T* dx = static_cast<T*>(out.grad_embeddings);
+    T* dr = static_cast<T*>(out.grad_ref_embeddings);
     // dX: each task owns a block of query rows and walks every column tile in order.
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
-        const int64_t i0 = block * kRowBlock;
-        const int64_t rows = std::min(kRowBlock, p.n - i0);
-        T* tile = scratch.tile(slot);
+        const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
+        T* tile = scratch.get(slot);
         if (p.m == 0) {
             std::fill(dx + i0 * p.d, dx + (i0 + rows) * p.d, T(0));
             return;
         }
         for (int64_t j0 = 0; j0 < p.m; j0 += kColumnTile) {
             const int64_t cols = std::min(kColumnTile, p.m - j0);
-            gemm_abt(rows, cols, p.d, p.x + i0 * p.d, p.r + j0 * p.d, tile);
-            gradient_tile(p, state, scale.data(), i0, rows, j0, cols, tile);
-            gemm_ab(rows, cols, p.d, tile, p.r + j0 * p.d, dx + i0 * p.d, j0 > 0);
+            gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
+            for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
+            gemm(false, false, rows, p.d, cols, tile, cols, p.r + j0 * p.d, p.d, dx + i0 * p.d, p.d, j0 > 0);
         }
     });
     if (p.refs_are_queries) return;
-
     // dR: each task owns a tile of reference rows and walks every query block in order.
     pool.parallel_for(blocks(p.m, kColumnTile), [&](int64_t tile_index, int slot) {
-        const int64_t j0 = tile_index * kColumnTile;
-        const int64_t cols = std::min(kColumnTile, p.m - j0);
-        T* tile = scratch.tile(slot);
+        const int64_t j0 = tile_index * kColumnTile, cols = std::min(kColumnTile, p.m - j0);
+        T* tile = scratch.get(slot);
         if (p.n == 0) {
             std::fill(dr + j0 * p.d, dr + (j0 + cols) * p.d, T(0));
             return;
         }
         for (int64_t i0 = 0; i0 < p.n; i0 += kRowBlock) {
             const int64_t rows = std::min(kRowBlock, p.n - i0);
-            gemm_abt(rows, cols, p.d, p.x + i0 * p.d, p.r + j0 * p.d, tile);
-            gradient_tile(p, state, scale.data(), i0, rows, j0, cols, tile);
-            gemm_atb(rows, cols, p.d, tile, p.x + i0 * p.d, dr + j0 * p.d, i0 > 0);
+            gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
+            for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
+            gemm(true, false, cols, p.d, rows, tile, cols, p.x + i0 * p.d, p.d, dr + j0 * p.d, p.d, i0 > 0);
         }
     });
 }
 
+// ---- the three calls -------------------------------------------------------------------------------
+
 template <class T>
-void check_workspace(uint64_t limit, uint64_t needed) {
-    if (needed > limit) {
-        fail(CIRCLELOSS_STATUS_OUT_OF_MEMORY, "the CPU backend needs " + std::to_string(needed) +
-                                                  " bytes of workspace; the session's limit is " +
-                                                  std::to_string(limit) + " bytes");
+struct Work {
+    Budget<T> budget;
+    BufferCache::Lease matrix_buffer;  // materialised plan: n×m similarities
+    Scratch<T> scratch;
+    RowStats<T> stats;
+    Work(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy policy, BufferCache& cache)
+        : budget(plan_for(p, threads, limit, policy)),
+          matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * p.m) * sizeof(T) : 0)),
+          scratch(budget.participants, budget.plan == Plan::Materialised
+                                           ? static_cast<size_t>(std::max<int64_t>(p.m, 1))
+                                           : static_cast<size_t>((kRowBlock + 1) * kColumnTile)),
+          stats(p.n) {}
+    bool materialised() const { return budget.plan == Plan::Materialised; }
+    T* matrix() const { return static_cast<T*>(matrix_buffer.data()); }
+};
+
+template <class T>
+void compute_stats(ThreadPool& pool, const Problem<T>& p, Work<T>& w) {
+    if (w.materialised()) {
+        similarity_matrix(pool, p, w.matrix());
+        row_stats_materialised(pool, p, w.matrix(), w.scratch, w.stats);
+    } else {
+        row_stats_streamed(pool, p, w.scratch, w.stats);
     }
 }
 
 template <class T>
-void run_forward(ThreadPool& pool, uint64_t limit, const circleloss_forward_output& out, const Problem<T>& p) {
-    const int participants = ThreadPool::participants_for(pool.num_threads(), blocks(p.n, kRowBlock));
-    check_workspace<T>(limit, tile_scratch_bytes<T>(participants) + static_cast<uint64_t>(2 * p.n) * sizeof(T));
-    std::vector<T> state(static_cast<size_t>(2 * p.n));
-    Scratch<T> scratch(participants);
-    compute_state(pool, p, scratch, state.data());
-    write_forward_outputs(out, p, state.data());
+void compute_gradients(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p, Work<T>& w,
+                       bool similarities_ready) {
+    compute_scales(p, w.stats);
+    if (w.materialised()) {
+        if (!similarities_ready) similarity_matrix(pool, p, w.matrix());
+        gradients_materialised(pool, out, p, w.stats, w.matrix());
+    } else {
+        gradients_streamed(pool, out, p, w.stats, w.scratch);
+    }
 }
 
 template <class T>
-void run_backward(ThreadPool& pool, uint64_t limit, const circleloss_gradient_output& out, const Problem<T>& p,
+void run_forward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& out, const Problem<T>& p) {
+    Work<T> w(p, pool.num_threads(), limit, policy, cache);
+    compute_stats(pool, p, w);
+    write_forward_outputs(out, p, w.stats);
+}
+
+template <class T>
+void run_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_gradient_output& out, const Problem<T>& p,
                   const T* state) {
-    const int64_t tasks = std::max(blocks(p.n, kRowBlock), blocks(p.m, kColumnTile));
-    const int participants = ThreadPool::participants_for(pool.num_threads(), tasks);
-    check_workspace<T>(limit, tile_scratch_bytes<T>(participants) + static_cast<uint64_t>(p.n) * sizeof(T));
-    Scratch<T> scratch(participants);
-    compute_gradients(pool, out, p, scratch, state);
+    Work<T> w(p, pool.num_threads(), limit, policy, cache);
+    for (int64_t i = 0; i < p.n; ++i) {
+        w.stats.lp[static_cast<size_t>(i)] = state[2 * i];
+        w.stats.ln[static_cast<size_t>(i)] = state[2 * i + 1];
+    }
+    compute_gradients(pool, out, p, w, false);
 }
 
 template <class T>
-void run_forward_backward(ThreadPool& pool, uint64_t limit, const circleloss_forward_output& fwd,
+void run_forward_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& fwd,
                           const circleloss_gradient_output& grad, const Problem<T>& p) {
-    const int64_t tasks = std::max(blocks(p.n, kRowBlock), blocks(p.m, kColumnTile));
-    const int participants = ThreadPool::participants_for(pool.num_threads(), tasks);
-    check_workspace<T>(limit, tile_scratch_bytes<T>(participants) + static_cast<uint64_t>(3 * p.n) * sizeof(T));
-    std::vector<T> state(static_cast<size_t>(2 * p.n));
-    Scratch<T> scratch(participants);
-    compute_state(pool, p, scratch, state.data());
-    // Gradients first: if they fail (they cannot, once memory is held) the forward outputs stay untouched.
-    compute_gradients(pool, grad, p, scratch, state.data());
-    write_forward_outputs(fwd, p, state.data());
+    Work<T> w(p, pool.num_threads(), limit, policy, cache);
+    compute_stats(pool, p, w);
+    compute_gradients(pool, grad, p, w, true);
+    write_forward_outputs(fwd, p, w.stats);
 }
 
 }  // namespace
 
+BufferCache::Lease BufferCache::acquire(size_t bytes) {
+    if (bytes == 0) return Lease(nullptr, 0, nullptr);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (cached_ && cached_bytes_ >= bytes) {
+            cached_bytes_ = 0;
+            return Lease(this, bytes, std::move(cached_));
+        }
+    }
+    // Default-initialised: no memset of memory that the GEMM overwrites anyway.
+    return Lease(this, bytes, std::unique_ptr<unsigned char[]>(new unsigned char[bytes]));
+}
+
+void BufferCache::give_back(size_t bytes, std::unique_ptr<unsigned char[]> data) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (bytes > cached_bytes_) {
+        cached_ = std::move(data);
+        cached_bytes_ = bytes;
+    }
+}
+
 CpuBackend::CpuBackend(int num_threads, uint64_t workspace_limit_bytes)
-    : pool_(num_threads > 0 ? num_threads : default_num_threads()), workspace_limit_bytes_(workspace_limit_bytes) {
+    : pool_(num_threads > 0 ? num_threads : default_num_threads()),
+      workspace_limit_bytes_(workspace_limit_bytes),
+      plan_policy_(plan_policy_from_environment()) {
     configure_openblas_once();
+}
+
+PlanPolicy CpuBackend::plan_policy_from_environment() {
+    const char* value = std::getenv("CIRCLELOSS_CPU_PLAN");
+    if (!value || !*value || std::strcmp(value, "auto") == 0) return PlanPolicy::Auto;
+    if (std::strcmp(value, "materialise") == 0) return PlanPolicy::Materialise;
+    if (std::strcmp(value, "stream") == 0) return PlanPolicy::Stream;
+    fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, std::string("CIRCLELOSS_CPU_PLAN must be auto, materialise or stream (got '") +
+                                                 value + "')");
 }
 
 int CpuBackend::default_num_threads() {
@@ -390,19 +518,19 @@ std::string CpuBackend::describe() const {
 void CpuBackend::forward(const circleloss_forward_output& output, const ResolvedOptions& options,
                          const ResolvedProblem& problem) {
     if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
-        run_forward(pool_, workspace_limit_bytes_, output, typed<float>(problem, options));
+        run_forward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<float>(problem, options));
     } else {
-        run_forward(pool_, workspace_limit_bytes_, output, typed<double>(problem, options));
+        run_forward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<double>(problem, options));
     }
 }
 
 void CpuBackend::backward(const circleloss_gradient_output& output, const ResolvedOptions& options,
                           const ResolvedProblem& problem, const void* saved_state) {
     if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
-        run_backward(pool_, workspace_limit_bytes_, output, typed<float>(problem, options),
+        run_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<float>(problem, options),
                      static_cast<const float*>(saved_state));
     } else {
-        run_backward(pool_, workspace_limit_bytes_, output, typed<double>(problem, options),
+        run_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<double>(problem, options),
                      static_cast<const double*>(saved_state));
     }
 }
@@ -411,10 +539,10 @@ void CpuBackend::forward_backward(const circleloss_forward_output& forward_outpu
                                   const circleloss_gradient_output& gradient_output, const ResolvedOptions& options,
                                   const ResolvedProblem& problem) {
     if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
-        run_forward_backward(pool_, workspace_limit_bytes_, forward_output, gradient_output,
+        run_forward_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, forward_output, gradient_output,
                              typed<float>(problem, options));
     } else {
-        run_forward_backward(pool_, workspace_limit_bytes_, forward_output, gradient_output,
+        run_forward_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, forward_output, gradient_output,
                              typed<double>(problem, options));
     }
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "circleloss/circleloss.h"
@@ -12,6 +14,44 @@
 
 namespace circleloss {
 namespace cpu {
+
+// How calls are carried out: the whole n×m similarity matrix in memory (one product, the symmetric
+// half for self-similarity) or streamed tile by tile (memory independent of n·m). Auto materialises up
+// to 256 MiB within the workspace limit. The environment variable CIRCLELOSS_CPU_PLAN (auto,
+// materialise, stream), read when a session is created, forces one: a diagnostic and test knob.
+enum class PlanPolicy { Auto, Materialise, Stream };
+
+// Keeps the large similarity buffer of materialised calls for the next call, so that repeated calls
+// (a training loop) do not pay for allocating and faulting in tens of megabytes each time. Concurrent
+// calls each get their own buffer; one is kept (the largest), freed with the session.
+class BufferCache {
+public:
+    class Lease {
+    public:
+        Lease(BufferCache* owner, size_t bytes, std::unique_ptr<unsigned char[]> data)
+            : owner_(owner), bytes_(bytes), data_(std::move(data)) {}
+        Lease(Lease&&) = default;
+        Lease& operator=(Lease&&) = delete;
+        ~Lease() {
+            if (owner_ && data_) owner_->give_back(bytes_, std::move(data_));
+        }
+        void* data() const { return data_.get(); }
+
+    private:
+        BufferCache* owner_;
+        size_t bytes_;
+        std::unique_ptr<unsigned char[]> data_;
+    };
+
+    // A buffer of at least `bytes` (uninitialised); throws std::bad_alloc when memory is short.
+    Lease acquire(size_t bytes);
+
+private:
+    void give_back(size_t bytes, std::unique_ptr<unsigned char[]> data);
+    std::mutex mutex_;
+    size_t cached_bytes_ = 0;
+    std::unique_ptr<unsigned char[]> cached_;
+};
 
 class CpuBackend {
 public:
@@ -32,10 +72,13 @@ public:
     static int default_num_threads();
     // "OpenBLAS <version/config>, kernel <core>; CPU features: ..." for diagnostics.
     static std::string gemm_and_cpu_description();
+    static PlanPolicy plan_policy_from_environment();
 
 private:
     ThreadPool pool_;
     uint64_t workspace_limit_bytes_;
+    PlanPolicy plan_policy_;
+    BufferCache buffers_;
 };
 
 }  // namespace cpu

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__CUDACC__)
 #define CL_HD __host__ __device__ __forceinline__
@@ -69,30 +70,119 @@ CL_HD T negative_logit(T s, const Params<T>& p) {
     return p.gamma * cl_max(T(1) + p.margin - d, T(0)) * (T(1) - p.margin - d);
 }
 
-// d lp / d s. s >= 1 gives 0 (d is clamped) in both modes.
+// d lp / d s. s >= 1 gives 0 (d is clamped) in both modes. Written with selects only, so that loops
+// over a row vectorise and GPU threads do not diverge.
 template <class T>
 CL_HD T positive_logit_slope(T s, const Params<T>& p) {
-    if (s >= T(1)) return T(0);
-    if (p.keras_gradient) {
-        // lp = -gamma (m + d)(m - d) = -gamma (m^2 - d^2); d lp/d d = 2 gamma d; d d/d s = -1.
-        // max(m + d, 0) is active whenever m + d > 0.
-        const T d = T(1) - s;
-        return (p.margin + d > T(0)) ? T(-2) * p.gamma * d : T(0);
-    }
+    const T d = T(1) - s;
+    // Keras: lp = -gamma (m + d)(m - d) = -gamma (m^2 - d^2) while m + d > 0: d lp/d s = -2 gamma d.
+    const T keras = (p.margin + d > T(0)) ? T(-2) * p.gamma * d : T(0);
     // Paper: alpha_p = max(1 + m - s, 0) held constant, lp = -gamma * alpha_p * (s - (1 - m)).
-    return -p.gamma * cl_max(T(1) + p.margin - s, T(0));
+    const T paper = -p.gamma * cl_max(T(1) + p.margin - s, T(0));
+    const T slope = p.keras_gradient ? keras : paper;
+    return s < T(1) ? slope : T(0);
 }
 
 // d ln / d s.
 template <class T>
 CL_HD T negative_logit_slope(T s, const Params<T>& p) {
-    if (s >= T(1)) return T(0);
-    if (p.keras_gradient) {
-        // ln = gamma (1 + m - d)(1 - m - d) where 1 + m - d > 0, i.e. s > -m; d ln/d s = 2 gamma s.
-        return (s > -p.margin) ? T(2) * p.gamma * s : T(0);
-    }
+    // Keras: ln = gamma (1 + m - d)(1 - m - d) while 1 + m - d > 0, i.e. s > -m: d ln/d s = 2 gamma s.
+    const T keras = (s > -p.margin) ? T(2) * p.gamma * s : T(0);
     // Paper: alpha_n = max(s + m, 0) held constant, ln = gamma * alpha_n * (s - m).
-    return p.gamma * cl_max(s + p.margin, T(0));
+    const T paper = p.gamma * cl_max(s + p.margin, T(0));
+    const T slope = p.keras_gradient ? keras : paper;
+    return s < T(1) ? slope : T(0);
+}
+
+// Bit casts that work in host and device code.
+CL_HD float bits_to_float(int32_t v) {
+    float f;
+    memcpy(&f, &v, sizeof f);
+    return f;
+}
+CL_HD int32_t float_to_bits(float f) {
+    int32_t v;
+    memcpy(&v, &f, sizeof v);
+    return v;
+}
+CL_HD double bits_to_double(int64_t v) {
+    double f;
+    memcpy(&f, &v, sizeof f);
+    return f;
+}
+CL_HD int64_t double_to_bits(double f) {
+    int64_t v;
+    memcpy(&v, &f, sizeof v);
+    return v;
+}
+
+// exp() for the per-pair terms e^(logit - max). Arguments are <= 0 up to rounding; results below the
+// smallest normal number are flushed to 0 (they cannot change a sum that contains a 1, nor a gradient
+// at the tolerances of the type). On the GPU the hardware-backed library exp is used; on the CPU a
+// polynomial that compilers vectorise (no libm call in the loop), accurate to a few ulp.
+CL_HD float pair_exp(float x) {
+#if defined(__CUDA_ARCH__)
+    return expf(x);
+#else
+    const float lowest = -87.33654f;  // e^lowest = FLT_MIN
+    float xc = x < 88.0f ? x : 88.0f;
+    xc = xc > lowest ? xc : lowest;
+    // e^x = 2^n e^r with n = round(x / ln 2), |r| <= ln(2) / 2; rounding by the 1.5 * 2^23 trick.
+    const float shifted = xc * 1.44269504088896341f + 12582912.0f;
+    const float n = shifted - 12582912.0f;
+    const int32_t ni = float_to_bits(shifted) - 0x4B400000;
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    // Cephes expf minimax polynomial.
+    float q = 1.9875691500e-4f;
+    q = q * r + 1.3981999507e-3f;
+    q = q * r + 8.3334519073e-3f;
+    q = q * r + 4.1665795894e-2f;
+    q = q * r + 1.6666665459e-1f;
+    q = q * r + 5.0000001201e-1f;
+    q = q * r * r + r + 1.0f;
+    const float result = q * bits_to_float((ni + 127) << 23);
+    return x > lowest ? result : 0.0f;
+#endif
+}
+
+CL_HD double pair_exp(double x) {
+#if defined(__CUDA_ARCH__)
+    return exp(x);
+#else
+    const double lowest = -708.3964185322641;  // e^lowest = DBL_MIN
+    double xc = x < 709.0 ? x : 709.0;
+    xc = xc > lowest ? xc : lowest;
+    const double shifted = xc * 1.4426950408889634 + 6755399441055744.0;  // 1.5 * 2^52
+    const double n = shifted - 6755399441055744.0;
+    const int64_t ni = double_to_bits(shifted) - int64_t(0x4338000000000000);
+    double r = xc - n * 6.93147180369123816490e-01;
+    r = r - n * 1.90821492927058770002e-10;
+    // Taylor series to r^13 / 13!: |r| <= 0.347 leaves a relative error below 1e-17.
+    double q = 1.0 / 6227020800.0;
+    q = q * r + 1.0 / 479001600.0;
+    q = q * r + 1.0 / 39916800.0;
+    q = q * r + 1.0 / 3628800.0;
+    q = q * r + 1.0 / 362880.0;
+    q = q * r + 1.0 / 40320.0;
+    q = q * r + 1.0 / 5040.0;
+    q = q * r + 1.0 / 720.0;
+    q = q * r + 1.0 / 120.0;
+    q = q * r + 1.0 / 24.0;
+    q = q * r + 1.0 / 6.0;
+    q = q * r + 0.5;
+    q = q * r + 1.0;
+    q = q * r + 1.0;
+    const double result = q * bits_to_double((ni + 1023) << 52);
+    return x > lowest ? result : 0.0;
+#endif
+}
+
+// The logit of a pair, or -inf when the pair is neither a positive nor a negative.
+template <class T>
+CL_HD T pair_logit(T s, bool positive, bool negative, const Params<T>& p) {
+    const T logit = positive ? positive_logit(s, p) : negative_logit(s, p);
+    return (positive || negative) ? logit : neg_infinity<T>();
 }
 
 // A running, max-shifted log-sum-exp: value = max + log(sum). Empty: max = -inf, sum = 0.
@@ -198,19 +288,47 @@ CL_HD T row_gradient_scale(T lp_lse, T ln_lse, T reduction_coefficient) {
     return reduction_coefficient * logistic(z);
 }
 
-// G_ij = scale_i * [e^(lp - LP_i) dlp/ds] for positives, scale_i * [e^(ln - LN_i) dln/ds] for negatives.
+// Everything about one similarity that does not depend on which row sees it: both logits and both
+// slopes. The symmetric gradient evaluates a similarity from two rows and shares these.
+template <class T>
+struct PairTerms {
+    T lp, ln;            // positive and negative logit
+    T lp_slope, ln_slope;  // their derivatives with respect to s
+};
+
+template <class T>
+CL_HD PairTerms<T> pair_terms(T s, const Params<T>& p) {
+    PairTerms<T> t;
+    t.lp = positive_logit(s, p);
+    t.ln = negative_logit(s, p);
+    t.lp_slope = positive_logit_slope(s, p);
+    t.ln_slope = negative_logit_slope(s, p);
+    return t;
+}
+
+// G_ij = scale_i * [e^(lp - LP_i) dlp/ds] for positives, scale_i * [e^(ln - LN_i) dln/ds] for
+// negatives, 0 for ignored pairs and for rows whose scale is 0 (masked rows, empty sets: never NaN).
+template <class T>
+CL_HD T pair_gradient_from_terms(const PairTerms<T>& t, bool positive, bool negative, T lp_lse, T ln_lse,
+                                 T row_scale) {
+    const T logit = positive ? t.lp : t.ln;
+    const T slope = positive ? t.lp_slope : t.ln_slope;
+    const T lse = positive ? lp_lse : ln_lse;
+    // A row with a non-zero scale has finite LP and LN for every set it has members in.
+    const bool active = (positive || negative) && row_scale != T(0);
+    const T g = row_scale * pair_exp(logit - (active ? lse : T(0))) * slope;
+    return active ? g : T(0);
+}
+
+template <class T>
+CL_HD T pair_gradient_flags(T s, bool positive, bool negative, T lp_lse, T ln_lse, T row_scale,
+                            const Params<T>& p) {
+    return pair_gradient_from_terms(pair_terms(s, p), positive, negative, lp_lse, ln_lse, row_scale);
+}
+
 template <class T>
 CL_HD T pair_gradient(T s, int kind, T lp_lse, T ln_lse, T row_scale, const Params<T>& p) {
-    if (row_scale == T(0)) return T(0);
-    if (kind == kPairPositive) {
-        const T slope = positive_logit_slope(s, p);
-        return slope == T(0) ? T(0) : row_scale * cl_exp(positive_logit(s, p) - lp_lse) * slope;
-    }
-    if (kind == kPairNegative) {
-        const T slope = negative_logit_slope(s, p);
-        return slope == T(0) ? T(0) : row_scale * cl_exp(negative_logit(s, p) - ln_lse) * slope;
-    }
-    return T(0);
+    return pair_gradient_flags(s, kind == kPairPositive, kind == kPairNegative, lp_lse, ln_lse, row_scale, p);
 }
 
 // Reductions: the weight c_i of row i in the reduced loss (before the upstream gradient).

@@ -1,0 +1,113 @@
+#include "cpu/row_kernels.h"
+
+namespace circleloss {
+namespace cpu {
+namespace {
+
+using math::Params;
+
+// The loops are written select-only (no branches, no libm calls) so that GCC vectorises them; the
+// `omp simd` reductions (enabled by -fopenmp-simd, no OpenMP runtime) allow reordering the max/sum.
+template <class T>
+inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegment<T>& row, const Params<T>& p,
+                                                                   T* scratch, math::OnlineLse<T>& positives,
+                                                                   math::OnlineLse<T>& negatives) {
+    const T* s = row.s;
+    const int32_t* labels = row.ref_labels;
+    const int32_t label = row.query_label;
+    const int64_t diagonal = row.diagonal;
+    T max_pos = math::neg_infinity<T>();
+    T max_neg = math::neg_infinity<T>();
+#pragma omp simd reduction(max : max_pos, max_neg)
+    for (int64_t j = 0; j < row.cols; ++j) {
+        const bool same = labels[j] == label;
+        const bool positive = same && j != diagonal;
+        const T logit = math::pair_logit(s[j], positive, !same, p);
+        scratch[j] = logit;
+        max_pos = positive ? math::cl_max(max_pos, logit) : max_pos;
+        max_neg = !same ? math::cl_max(max_neg, logit) : max_neg;
+    }
+    // Shifts that keep empty sets at exp(-inf) = 0 instead of exp(NaN).
+    const T shift_pos = max_pos > math::neg_infinity<T>() ? max_pos : T(0);
+    const T shift_neg = max_neg > math::neg_infinity<T>() ? max_neg : T(0);
+    T sum_pos = 0;
+    T sum_neg = 0;
+#pragma omp simd reduction(+ : sum_pos, sum_neg)
+    for (int64_t j = 0; j < row.cols; ++j) {
+        const bool same = labels[j] == label;
+        const T e = math::pair_exp(scratch[j] - (same ? shift_pos : shift_neg));
+        sum_pos += same ? e : T(0);  // the removed diagonal has logit -inf: e = 0
+        sum_neg += same ? T(0) : e;
+    }
+    positives = math::lse_merge(positives, math::OnlineLse<T>{max_pos, sum_pos});
+    negatives = math::lse_merge(negatives, math::OnlineLse<T>{max_neg, sum_neg});
+}
+
+template <class T>
+inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T>& row, const RowState<T>& st,
+                                                             const Params<T>& p, T* out) {
+    const T* s = row.s;
+    const int32_t* labels = row.ref_labels;
+    const int32_t label = row.query_label;
+    const int64_t diagonal = row.diagonal;
+#pragma omp simd
+    for (int64_t j = 0; j < row.cols; ++j) {
+        const bool same = labels[j] == label;
+        out[j] = math::pair_gradient_flags(s[j], same && j != diagonal, !same, st.lp, st.ln, st.scale, p);
+    }
+}
+
+template <class T>
+inline __attribute__((always_inline)) void row_gradient_symmetric_impl(const RowSegment<T>& row,
+                                                                       const RowState<T>& st,
+                                                                       const ColumnStates<T>& col,
+                                                                       const Params<T>& p, T* out) {
+    const T* s = row.s;
+    const int32_t* labels = row.ref_labels;
+    const int32_t label = row.query_label;
+    const int32_t label_as_ref = col.query_as_ref_label;
+    const int64_t diagonal = row.diagonal;
+#pragma omp simd
+    for (int64_t j = 0; j < row.cols; ++j) {
+        const bool same = labels[j] == label;
+        const T as_query = math::pair_gradient_flags(s[j], same && j != diagonal, !same, st.lp, st.ln, st.scale, p);
+        const bool same_t = col.query_labels[j] == label_as_ref;
+        const T as_ref = math::pair_gradient_flags(s[j], same_t && j != diagonal, !same_t, col.lp[j], col.ln[j], col.scale[j], p);
+        out[j] = as_query + as_ref;
+    }
+}
+
+}  // namespace
+
+#define CIRCLELOSS_ISA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+CIRCLELOSS_ISA_CLONES void accumulate_row_lse(const RowSegment<float>& row, const Params<float>& params, float* scratch,
+                                              math::OnlineLse<float>& positives, math::OnlineLse<float>& negatives) {
+    accumulate_row_lse_impl(row, params, scratch, positives, negatives);
+}
+CIRCLELOSS_ISA_CLONES void accumulate_row_lse(const RowSegment<double>& row, const Params<double>& params,
+                                              double* scratch, math::OnlineLse<double>& positives,
+                                              math::OnlineLse<double>& negatives) {
+    accumulate_row_lse_impl(row, params, scratch, positives, negatives);
+}
+CIRCLELOSS_ISA_CLONES void row_gradient(const RowSegment<float>& row, const RowState<float>& state,
+                                        const Params<float>& params, float* out) {
+    row_gradient_impl(row, state, params, out);
+}
+CIRCLELOSS_ISA_CLONES void row_gradient(const RowSegment<double>& row, const RowState<double>& state,
+                                        const Params<double>& params, double* out) {
+    row_gradient_impl(row, state, params, out);
+}
+CIRCLELOSS_ISA_CLONES void row_gradient_symmetric(const RowSegment<float>& row, const RowState<float>& state,
+                                                  const ColumnStates<float>& columns, const Params<float>& params,
+                                                  float* out) {
+    row_gradient_symmetric_impl(row, state, columns, params, out);
+}
+CIRCLELOSS_ISA_CLONES void row_gradient_symmetric(const RowSegment<double>& row, const RowState<double>& state,
+                                                  const ColumnStates<double>& columns, const Params<double>& params,
+                                                  double* out) {
+    row_gradient_symmetric_impl(row, state, columns, params, out);
+}
+
+}  // namespace cpu
+}  // namespace circleloss
