@@ -284,6 +284,22 @@ CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_fo
     });
 }
 
+CIRCLELOSS_API circleloss_status circleloss_measure_product_floor(double* out_seconds, circleloss_session* session,
+                                                                 const circleloss_problem* problem) {
+    return guard(__func__, [&] {
+        require_out(out_seconds, "out_seconds");
+        circleloss_session* s = checked_session(session);
+        circleloss_options defaults = CIRCLELOSS_OPTIONS_INIT;
+        const ResolvedProblem p = validate_problem(problem, validate_options(&defaults), false);
+        require_memory_supported(*s, p);
+        if (s->backend != CIRCLELOSS_BACKEND_CPU) {
+            fail(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE,
+                 "the product floor is measured for CPU sessions only; for CUDA use native/gpu/check.sh");
+        }
+        *out_seconds = s->cpu->measure_product_floor(p);
+    });
+}
+
 CIRCLELOSS_API circleloss_status circleloss_device_alloc(void** out_pointer, circleloss_session* session,
                                                         uint64_t bytes) {
     return guard(__func__, [&] {

@@ -129,3 +129,35 @@ TEST(Concurrency, ErrorsAreThreadLocal) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ProductFloor, MeasuresAPositiveTimeForBothShapes) {
+    std::mt19937_64 rng(59);
+    for (bool refs : {false, true}) {
+        const Case c = random_case(rng, 300, 500, 32, 5, refs);
+        std::vector<float> x(c.x.begin(), c.x.end()), r(c.r.begin(), c.r.end());
+        circleloss_problem p;
+        circleloss_problem_init(&p);
+        p.n = c.n;
+        p.d = c.d;
+        p.labels = c.labels.data();
+        p.embeddings = x.data();
+        if (refs) {
+            p.m = c.m;
+            p.ref_labels = c.ref_labels.data();
+            p.ref_embeddings = r.data();
+        }
+        SessionHolder s(2);
+        double seconds = -1;
+        ASSERT_EQ(circleloss_measure_product_floor(&seconds, s.session, &p), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
+        EXPECT_GT(seconds, 0.0);
+        EXPECT_LT(seconds, 10.0);
+    }
+    SessionHolder s(1);
+    EXPECT_EQ(circleloss_measure_product_floor(nullptr, s.session, nullptr), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+    double seconds = 0;
+    EXPECT_EQ(circleloss_measure_product_floor(&seconds, s.session, nullptr), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+}
+
+}  // namespace

@@ -296,6 +296,14 @@ CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_fo
                                                             const circleloss_options* options,
                                                             const circleloss_problem* problem);
 
+/* A yardstick for benchmarks: runs only the matrix products that a forward+backward call on this
+ * problem needs at the least, with the session's backend and threads, and reports their wall time in
+ * seconds. Self-similarity: the upper triangle of X·Xᵀ (n²d multiply-adds) and one n×n by n×d product;
+ * with reference embeddings: X·Rᵀ, then an n×m by m×d and an m×n by n×d product. The loss itself is
+ * not computed. It allocates an n×m matrix. CPU sessions only (CUDA: BACKEND_UNAVAILABLE). */
+CIRCLELOSS_API circleloss_status circleloss_measure_product_floor(double* out_seconds, circleloss_session* session,
+                                                                 const circleloss_problem* problem);
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Device memory (CUDA sessions; a CPU session answers BACKEND_UNAVAILABLE)                        */
 /* ---------------------------------------------------------------------------------------------- */

@@ -68,6 +68,10 @@ public:
                           const circleloss_gradient_output& gradient_output, const ResolvedOptions& options,
                           const ResolvedProblem& problem);
 
+    // Seconds taken by the minimal products of a forward+backward call (see the header's
+    // circleloss_measure_product_floor), run by OpenBLAS with this session's thread count.
+    double measure_product_floor(const ResolvedProblem& problem);
+
     // The worker threads used when the session asks for 0 (one per hardware thread).
     static int default_num_threads();
     // "OpenBLAS <version/config>, kernel <core>; CPU features: ..." for diagnostics.

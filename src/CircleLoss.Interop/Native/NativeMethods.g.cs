@@ -29,12 +29,12 @@ internal enum circleloss_status : uint
     CIRCLELOSS_STATUS_OK = 0,
     /// <summary>
     /// A null pointer where data is required, a size or option out of range, inconsistent sizes, an
-    /// unknown enum value. The message names the argument.
+    /// unknown enum value, a negative sample weight. The message names the argument.
     /// </summary>
     CIRCLELOSS_STATUS_INVALID_ARGUMENT = 1,
     /// <summary>
     /// NaN or infinity in embeddings, sample weights or upstream gradients (the message names the
-    /// first bad row and column), or a negative sample weight.
+    /// first bad row and column, or index).
     /// </summary>
     CIRCLELOSS_STATUS_NON_FINITE_INPUT = 2,
     /// <summary>
@@ -499,6 +499,18 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "circleloss_forward_backward")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial circleloss_status circleloss_forward_backward(circleloss_forward_output* forward_output, circleloss_gradient_output* gradient_output, circleloss_session* session, circleloss_options* options, circleloss_problem* problem);
+
+    /// <summary>
+    /// A yardstick for benchmarks: runs only the matrix products that a forward+backward call on this
+    /// problem needs at the least, with the session's backend and threads, and reports their wall time in
+    /// seconds. Self-similarity: the upper triangle of X·Xᵀ (n²d multiply-adds) and one n×n by n×d product;
+    /// with reference embeddings: X·Rᵀ, then an n×m by m×d and an m×n by n×d product. The loss itself is
+    /// not computed. It allocates an n×m matrix. CPU sessions only (CUDA: BACKEND_UNAVAILABLE).
+    /// </summary>
+    // C: circleloss_status circleloss_measure_product_floor(double * out_seconds, circleloss_session * session, const circleloss_problem * problem)
+    [LibraryImport(LibraryName, EntryPoint = "circleloss_measure_product_floor")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial circleloss_status circleloss_measure_product_floor(double* out_seconds, circleloss_session* session, circleloss_problem* problem);
 
     /// <summary>
     /// Allocates `bytes` of device memory on the session's device.
