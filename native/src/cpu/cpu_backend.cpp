@@ -128,9 +128,14 @@ template <class T>
 struct Budget {
     Plan plan;
     int participants;
+    int64_t dx_partitions;  // streamed, with references: >0 = one backward pass with partial dX sums
 };
 
-constexpr uint64_t kMaterialiseLimitBytes = uint64_t(256) << 20;
+// Keep the whole matrix only up to 64 MiB: beyond that, memory stays independent of n·m.
+constexpr uint64_t kMaterialiseLimitBytes = uint64_t(64) << 20;
+// The streamed backward with references walks column tiles in this many fixed partitions, each with
+// its own dX accumulator, summed in order: deterministic whatever the thread count.
+constexpr int64_t kReferencePartitions = 16;
 
 template <class T>
 Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy policy) {
@@ -140,14 +145,22 @@ Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy 
     const uint64_t matrix = static_cast<uint64_t>(p.n) * row_bytes;
     const uint64_t materialised = matrix + static_cast<uint64_t>(participants) * row_bytes + state_bytes;
     const bool wanted = policy == PlanPolicy::Materialise || (policy == PlanPolicy::Auto && matrix <= kMaterialiseLimitBytes);
-    if (wanted && materialised <= limit) return {Plan::Materialised, participants};
+    if (wanted && materialised <= limit) return {Plan::Materialised, participants, 0};
     const uint64_t streamed = static_cast<uint64_t>(participants) * (kRowBlock + 1) * kColumnTile * sizeof(T) + state_bytes;
     if (streamed > limit) {
         fail(CIRCLELOSS_STATUS_OUT_OF_MEMORY, "the CPU backend needs at least " + std::to_string(streamed) +
                                                   " bytes of workspace; the session's limit is " + std::to_string(limit) +
                                                   " bytes");
     }
-    return {Plan::Streamed, participants};
+    // One backward pass over the similarity tiles (S computed once for both dX and dR) needs a partial
+    // dX per partition; without room for them, dX and dR take a pass each.
+    int64_t partitions = 0;
+    if (!p.refs_are_queries) {
+        partitions = std::min<int64_t>(kReferencePartitions, blocks(p.m, kColumnTile));
+        const uint64_t partials = static_cast<uint64_t>(partitions) * static_cast<uint64_t>(p.n * p.d) * sizeof(T);
+        if (streamed + partials > limit) partitions = 0;
+    }
+    return {Plan::Streamed, participants, partitions};
 }
 
 // ---- similarities ----------------------------------------------------------------------------------
@@ -380,6 +393,40 @@ void gradients_streamed(ThreadPool& pool, const circleloss_gradient_output& out,
     });
 }
 
+// With references and room for partial sums: one pass. Partition k owns column tiles k, k+K, ...; for
+// each it forms every G tile once and uses it twice: dR for its own tiles, dX into its partial sum.
+template <class T>
+void gradients_streamed_one_pass(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+                                 const RowStats<T>& stats, Scratch<T>& scratch, int64_t partitions) {
+    T* dx = static_cast<T*>(out.grad_embeddings);
+    T* dr = static_cast<T*>(out.grad_ref_embeddings);
+    std::vector<T> partial(static_cast<size_t>(partitions * p.n * p.d), T(0));
+    const int64_t tiles = blocks(p.m, kColumnTile);
+    pool.parallel_for(partitions, [&](int64_t k, int slot) {
+        T* tile = scratch.get(slot);
+        T* acc = partial.data() + k * p.n * p.d;
+        for (int64_t t = k; t < tiles; t += partitions) {
+            const int64_t j0 = t * kColumnTile, cols = std::min(kColumnTile, p.m - j0);
+            for (int64_t i0 = 0; i0 < p.n; i0 += kRowBlock) {
+                const int64_t rows = std::min(kRowBlock, p.n - i0);
+                gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
+                for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
+                gemm(true, false, cols, p.d, rows, tile, cols, p.x + i0 * p.d, p.d, dr + j0 * p.d, p.d, i0 > 0);
+                gemm(false, false, rows, p.d, cols, tile, cols, p.r + j0 * p.d, p.d, acc + i0 * p.d, p.d, true);
+            }
+        }
+    });
+    // dX = the partial sums added in partition order.
+    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
+        const int64_t begin = block * kRowBlock * p.d, end = std::min(p.n, (block + 1) * kRowBlock) * p.d;
+        for (int64_t e = begin; e < end; ++e) {
+            T sum = partial[static_cast<size_t>(e)];
+            for (int64_t k = 1; k < partitions; ++k) sum += partial[static_cast<size_t>(k * p.n * p.d + e)];
+            dx[e] = sum;
+        }
+    });
+}
+
 // ---- the three calls -------------------------------------------------------------------------------
 
 template <class T>
@@ -417,7 +464,11 @@ void compute_gradients(ThreadPool& pool, const circleloss_gradient_output& out, 
         if (!similarities_ready) similarity_matrix(pool, p, w.matrix());
         gradients_materialised(pool, out, p, w.stats, w.matrix());
     } else {
-        gradients_streamed(pool, out, p, w.stats, w.scratch);
+        if (w.budget.dx_partitions > 0 && p.n > 0) {
+            gradients_streamed_one_pass(pool, out, p, w.stats, w.scratch, w.budget.dx_partitions);
+        } else {
+            gradients_streamed(pool, out, p, w.stats, w.scratch);
+        }
     }
 }
 
