@@ -146,7 +146,8 @@ public sealed unsafe partial class Circle : IDisposable
     /// not fall back. A copy: valid for as long as the caller keeps it.</summary>
     public string? FallbackReason { get; }
 
-    /// <summary>The library's one-line description of the session's backend (threads, GEMM kernel, device).</summary>
+    /// <summary>The library's one-line description of the session's backend (threads, GEMM kernel, device). A copy
+    /// made when the session was created: valid for as long as the caller keeps it.</summary>
     public string Description { get; }
 
     /// <summary>The CPU worker threads the session uses (1 for CUDA sessions).</summary>

@@ -84,7 +84,7 @@ public static unsafe class CircleLossLibrary
         }
     }
 
-    /// <summary>The file system path of the loaded library, as the library reports it.</summary>
+    /// <summary>The file system path of the loaded library, as the library reports it (a managed copy).</summary>
     public static string LibraryPath
     {
         get
@@ -96,7 +96,8 @@ public static unsafe class CircleLossLibrary
         }
     }
 
-    /// <summary>Whether <paramref name="backend"/> can be used on this machine, with the library's detail.</summary>
+    /// <summary>Whether <paramref name="backend"/> can be used on this machine, with the library's detail (a managed
+    /// copy of the library's text, valid for as long as the caller keeps it).</summary>
     /// <param name="backend">The backend to ask about.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="backend"/> is not a <see cref="Backend"/> value.</exception>
     public static BackendAvailability QueryBackend(Backend backend)

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
-using System.Threading.Tasks;
 using CircleLoss.Interop.Native;
 using CircleLoss.Interop.Tests.Infrastructure;
 using Xunit;
@@ -84,42 +83,50 @@ public class LifetimeTests
     }
 
     [Fact]
-    public async Task Dispose_while_other_threads_compute_is_safe()
+    public void Dispose_while_other_threads_compute_is_safe()
     {
         ReferenceProblem p = RandomCases.Make(12, n: 64, d: 16);
         double expected = CircleReference.Compute(p).Loss[0];
         long releasedBefore = SessionHandle.ReleasedCount;
         var circle = new Circle(new CircleOptions { Backend = Backend.Cpu, ThreadCount = 1 });
         int completed = 0, refused = 0;
-        using var started = new CountdownEvent(4);
-        var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        // Dedicated threads: thread-pool workers that spin would wait for the pool to grow.
+        var workers = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
         {
-            started.Signal();
-            while (true)
+            try
             {
-                try
+                while (true)
                 {
                     double loss = circle.Loss(p.Labels, p.Embeddings, p.Dimension);
                     Assert.Equal(expected, loss, 1e-9 * expected);
                     Interlocked.Increment(ref completed);
                 }
-                catch (ObjectDisposedException)
-                {
-                    Interlocked.Increment(ref refused);
-                    return;
-                }
+            }
+            catch (ObjectDisposedException)
+            {
+                Interlocked.Increment(ref refused);
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
             }
         })).ToArray();
-
-        started.Wait();
-        while (Volatile.Read(ref completed) < 20)
+        foreach (Thread worker in workers)
         {
-            Thread.Yield();
+            worker.Start();
         }
 
+        SpinWait.SpinUntil(() => Volatile.Read(ref completed) >= 40 || !failures.IsEmpty, TimeSpan.FromSeconds(30));
         circle.Dispose();
-        await Task.WhenAll(workers); // any exception but ObjectDisposedException fails here
+        foreach (Thread worker in workers)
+        {
+            Assert.True(worker.Join(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.Empty(failures);
         Assert.Equal(4, refused);
+        Assert.True(completed >= 40);
         Assert.Equal(releasedBefore + 1, SessionHandle.ReleasedCount);
     }
 }

@@ -122,12 +122,23 @@ internal static unsafe class NativeLibraryLoader
         if (overridePath is not null)
         {
             // An explicit path is the only one tried: loading some other copy instead would hide the mistake.
-            string candidate = Directory.Exists(overridePath) ? Path.Combine(overridePath, FileName) : overridePath;
-            TryLoadFile(Path.GetFullPath(candidate), $" (from {overrideSource})", attempts, ref handle, ref loadedFrom);
+            string fullPath = Path.GetFullPath(overridePath);
+            if (Directory.Exists(fullPath))
+            {
+                TryLoadFile(Path.Combine(fullPath, FileName), $" (from {overrideSource})", attempts, ref handle, ref loadedFrom);
+            }
+            else if (File.Exists(fullPath))
+            {
+                TryLoadFile(fullPath, $" (from {overrideSource})", attempts, ref handle, ref loadedFrom);
+            }
+            else
+            {
+                attempts.Add($"{fullPath} (from {overrideSource}): no such file or folder");
+            }
         }
         else
         {
-            foreach (string candidate in DefaultCandidates(assembly))
+            foreach (string candidate in DefaultCandidates(BaseDirectories(assembly)))
             {
                 if (TryLoadFile(candidate, "", attempts, ref handle, ref loadedFrom))
                 {
@@ -180,10 +191,14 @@ internal static unsafe class NativeLibraryLoader
         return s_handle;
     }
 
-    private static IEnumerable<string> DefaultCandidates(Assembly assembly)
+    /// <summary>The files probed, in order, when no path is configured: for each base directory, the library
+    /// beside the assembly, under runtimes/&lt;rid&gt;/native/ (NuGet's layout), and under &lt;rid&gt;/ (a PowerShell
+    /// module's layout).</summary>
+    internal static IReadOnlyList<string> DefaultCandidates(IEnumerable<string> baseDirectories)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (string directory in BaseDirectories(assembly))
+        var result = new List<string>();
+        foreach (string directory in baseDirectories)
         {
             // Beside the assembly (an application's output folder).
             foreach (string path in new[] { Path.Combine(directory, FileName) }
@@ -192,14 +207,16 @@ internal static unsafe class NativeLibraryLoader
             {
                 if (seen.Add(path))
                 {
-                    yield return path;
+                    result.Add(path);
                 }
             }
         }
+
+        return result;
     }
 
     [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Empty in single-file applications; AppContext.BaseDirectory is tried next.")]
-    private static IEnumerable<string> BaseDirectories(Assembly assembly)
+    internal static IEnumerable<string> BaseDirectories(Assembly assembly)
     {
         string location = assembly.Location; // empty in single-file applications
         if (!string.IsNullOrEmpty(location))
