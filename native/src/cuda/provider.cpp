@@ -585,7 +585,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         staging.start(base);
         lay_out_staging();
         auto upload = [&](void* dst, const void* src, uint64_t bytes) {
-            if (bytes == 0 || !src) return;
+            if (bytes == 0 || !src || !dst) return;  // absent, or not used by this call
             check_cuda(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice, ctx.stream),
                        "cudaMemcpyAsync (host to device)");
         };
