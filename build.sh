@@ -21,7 +21,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 log() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the build needs; installed only when missing.
-APT_PACKAGES=(cmake g++ make libopenblas-pthread-dev libgtest-dev)
+APT_PACKAGES=(cmake g++ make libopenblas-pthread-dev libgtest-dev fonts-dejavu-core)
 
 task_deps() {
   local missing=()
