@@ -15,7 +15,13 @@ public sealed class LibraryTests : IDisposable
     private readonly string _temp = Directory.CreateTempSubdirectory("circleloss-tests-").FullName;
     private readonly string? _savedVariable = Environment.GetEnvironmentVariable(CircleLossLibrary.NativeLibraryPathVariable);
 
-    public LibraryTests() => Environment.SetEnvironmentVariable(CircleLossLibrary.NativeLibraryPathVariable, null);
+    public LibraryTests()
+    {
+        // Load the library for the default context first (it may be found through the variable), then let the
+        // tests below set the variable as they need.
+        CircleLossLibrary.Initialize();
+        Environment.SetEnvironmentVariable(CircleLossLibrary.NativeLibraryPathVariable, null);
+    }
 
     public void Dispose()
     {
