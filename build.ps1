@@ -132,6 +132,19 @@ function Invoke-PesterSuite {
     return ($rc -eq 0)
 }
 
+function Invoke-Packaging {
+    Write-Step 'packaging (pack, native dependencies, consumer sample)'
+    $passed = 0; $failed = 0
+    & bash (Join-Path $Root 'eng/pack.sh') $Configuration
+    if ($LASTEXITCODE -eq 0) {
+        $passed++
+        & bash (Join-Path $Root 'eng/consumer-check.sh')
+        if ($LASTEXITCODE -eq 0) { $passed++ } else { $failed++ }
+    } else { $failed += 2 }
+    Add-SummaryLine 'packaging' $passed $failed 0
+    return ($failed -eq 0)
+}
+
 function Invoke-Test {
     Invoke-Build
     New-Item -ItemType Directory -Force -Path $BuildDir | Out-Null
@@ -139,6 +152,7 @@ function Invoke-Test {
     $ok = Invoke-CTest
     $ok = (Invoke-DotnetTests) -and $ok
     $ok = (Invoke-PesterSuite) -and $ok
+    $ok = (Invoke-Packaging) -and $ok
     Write-Step 'summary'
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($line in Get-Content $Summary | Where-Object { $_ }) {

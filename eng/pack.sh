@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Produces every package into artifacts/packages (one version for all: version.txt):
+#   CircleLoss.Interop (managed, + .snupkg), CircleLoss.Interop.runtime.linux-x64 (native core),
+#   CircleLoss.Interop.Cuda.linux-x64 (when the CUDA provider was built), the circleloss dotnet tool,
+#   and the PowerShell module (folder and .nupkg) when its packer exists.
+# Expects the native library in build/lib (./build.sh pack builds it first).
+#   eng/pack.sh [Configuration]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+configuration="${1:-Release}"
+out="$root/artifacts/packages"
+native_dir="${CIRCLELOSS_NATIVE_DIR:-$root/build/lib}"
+rm -rf "$out"
+mkdir -p "$out"
+
+echo "==> native dependency check"
+eng/check-native-deps.sh "$native_dir/libcircleloss.so"
+
+pack() {
+  echo "==> dotnet pack $1"
+  dotnet pack "$1" -c "$configuration" -o "$out" -nologo -v q -p:CircleLossNativeDir="$native_dir" -p:ContinuousIntegrationBuild=true
+}
+
+pack src/CircleLoss.Interop.Runtime.linux-x64/CircleLoss.Interop.Runtime.linux-x64.csproj
+pack src/CircleLoss.Interop/CircleLoss.Interop.csproj
+if [ -f "$native_dir/libcircleloss_cuda.so" ]; then
+  pack src/CircleLoss.Interop.Cuda.linux-x64/CircleLoss.Interop.Cuda.linux-x64.csproj
+else
+  echo "==> no CUDA provider in $native_dir: CircleLoss.Interop.Cuda.linux-x64 not packed"
+fi
+if [ -f src/CircleLoss.Cli/CircleLoss.Cli.csproj ]; then
+  pack src/CircleLoss.Cli/CircleLoss.Cli.csproj
+fi
+if [ -x src/CircleLoss.PowerShell/pack-module.sh ]; then
+  echo "==> PowerShell module"
+  src/CircleLoss.PowerShell/pack-module.sh "$configuration"
+fi
+echo "==> packages in $out:"
+ls -1 "$out"
