@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "test_support.h"
@@ -158,6 +159,48 @@ TEST(ProductFloor, MeasuresAPositiveTimeForBothShapes) {
     EXPECT_EQ(circleloss_measure_product_floor(nullptr, s.session, nullptr), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
     double seconds = 0;
     EXPECT_EQ(circleloss_measure_product_floor(&seconds, s.session, nullptr), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+}
+
+}  // namespace
+
+namespace {
+
+// With the real provider built beside the core (CI installs the CUDA toolkit; no GPU there): AUTO must
+// fall back with the provider's own reason, and CUDA must be refused with it. On a GPU machine AUTO
+// must pick CUDA instead.
+TEST(CudaProvider, BuiltProviderFallsBackOrRunsAsTheMachineAllows) {
+    const char* core = nullptr;
+    ASSERT_EQ(circleloss_library_path(&core), CIRCLELOSS_STATUS_OK);
+    std::string provider = core;
+    provider = provider.substr(0, provider.rfind('/') + 1) + "libcircleloss_cuda.so";
+    if (access(provider.c_str(), F_OK) != 0) GTEST_SKIP() << "no CUDA provider built beside " << core;
+
+    int32_t available = -1;
+    const char* detail_ptr = nullptr;
+    ASSERT_EQ(circleloss_query_backend(&available, &detail_ptr, CIRCLELOSS_BACKEND_CUDA), CIRCLELOSS_STATUS_OK);
+    const std::string detail = detail_ptr;
+    EXPECT_FALSE(detail.empty());
+
+    circleloss_session_config config;
+    circleloss_session_config_init(&config);
+    circleloss_session* s = nullptr;
+    ASSERT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
+    circleloss_backend backend = CIRCLELOSS_BACKEND_AUTO;
+    circleloss_session_backend(&backend, s);
+    const char* reason = nullptr;
+    circleloss_session_fallback_reason(&reason, s);
+    if (available == 1) {
+        EXPECT_EQ(backend, CIRCLELOSS_BACKEND_CUDA);
+        EXPECT_STREQ(reason, "");
+    } else {
+        EXPECT_EQ(backend, CIRCLELOSS_BACKEND_CPU);
+        EXPECT_EQ(std::string(reason), "CUDA unavailable, using the CPU: " + detail);
+        config.backend = CIRCLELOSS_BACKEND_CUDA;
+        circleloss_session* cuda = nullptr;
+        EXPECT_EQ(circleloss_session_create(&cuda, &config), CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE);
+        EXPECT_NE(std::string(circleloss_last_error()).find(detail), std::string::npos) << circleloss_last_error();
+    }
+    circleloss_session_destroy(s);
 }
 
 }  // namespace
