@@ -1,0 +1,171 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using CircleLoss.Interop;
+using TorchSharp;
+
+namespace CircleLoss.Benchmarks;
+
+public static class Program
+{
+    /// <summary>
+    /// benchmarks/run.sh runs: CircleLoss.Benchmarks --output docs/performance-torchsharp.md --command "benchmarks/run.sh".
+    /// Options: --output PATH (the markdown results), --command TEXT (recorded in the results), --quick (short jobs, for
+    /// trying the harness), --prepare-only (only the TorchSharp loader workaround), --filter NAME (benchmark classes
+    /// whose name contains NAME; repeatable).
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        string? output = null;
+        string command = "dotnet CircleLoss.Benchmarks.dll " + string.Join(' ', args);
+        bool prepareOnly = false;
+        var filters = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--output": output = args[++i]; break;
+                case "--command": command = args[++i]; break;
+                case "--quick": Jobs.Quick = true; break;
+                case "--prepare-only": prepareOnly = true; break;
+                case "--filter": filters.Add(args[++i]); break;
+                default:
+                    Console.Error.WriteLine($"unknown argument '{args[i]}'");
+                    return 2;
+            }
+        }
+
+        // 1. TorchSharp's native library on this system (see TorchSharpCompat), before anything touches TorchSharp.
+        Console.WriteLine(TorchSharpCompat.Prepare(AppContext.BaseDirectory));
+        if (prepareOnly)
+        {
+            return 0;
+        }
+
+        var environment = new RunEnvironment { Command = command, Start = DateTimeOffset.UtcNow, LoadBefore = LoadAverage() };
+        try
+        {
+            torch.set_num_threads(Workload.Threads);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine("TorchSharp could not be loaded:\n" + e);
+            return 3;
+        }
+
+        environment.TorchThreads = torch.get_num_threads();
+        environment.Torch = $"TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {TorchVersion()})";
+
+        // 2. The library, and the agreement of both implementations before anything is timed.
+        NativeDirect.Register();
+        using (var probe = new Circle(Workload.Options))
+        {
+            environment.Library = $"libcircleloss {CircleLossLibrary.VersionString} from {CircleLossLibrary.LibraryPath}; session: {probe.Description}, {probe.ThreadCount} threads";
+        }
+
+        Console.WriteLine(environment.Library);
+        Console.WriteLine(environment.Torch + $", torch threads {environment.TorchThreads}");
+        try
+        {
+            Verification.SmallCases();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 4;
+        }
+
+        // 3. The benchmarks.
+        Type[] types =
+        [
+            typeof(SelfSimilarity4096), typeof(SelfSimilarity1024), typeof(SelfSimilarity1024Float64), typeof(FacadeOverhead256),
+            typeof(ReferenceMemory262144), typeof(ReferenceMemory16384),
+        ];
+        if (filters.Count > 0)
+        {
+            types = types.Where(t => filters.Any(f => t.Name.Contains(f, StringComparison.OrdinalIgnoreCase))).ToArray();
+        }
+
+        string artifacts = Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts");
+        IConfig config = ManualConfig.CreateEmpty()
+            .AddLogger(ConsoleLogger.Default)
+            .AddColumnProvider(DefaultColumnProviders.Instance)
+            .AddColumn(StatisticColumn.Median, StatisticColumn.Min, StatisticColumn.Max, StatisticColumn.Iterations)
+            .WithArtifactsPath(artifacts)
+            .WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+        var stopwatch = Stopwatch.StartNew();
+        Summary[] summaries = BenchmarkRunner.Run(types, config);
+        environment.BenchmarkSeconds = stopwatch.Elapsed.TotalSeconds;
+
+        // 4. The façade overhead once more, interleaved (robust to the machine's load drifting between BDN's runs).
+        if (types.Contains(typeof(FacadeOverhead256)))
+        {
+            environment.PairedOverhead = PairedOverhead.Measure();
+            Console.WriteLine($"[paired] façade / direct P/Invoke, median of per-round ratios: {environment.PairedOverhead.MedianRatio:F4}");
+        }
+
+        environment.LoadAfter = LoadAverage();
+        var report = new Report(summaries, environment);
+        string markdown = report.Markdown();
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        if (output is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+            File.WriteAllText(output, markdown);
+            Console.WriteLine($"results written to {output}");
+        }
+
+        if (report.MissingResults.Count > 0)
+        {
+            Console.Error.WriteLine("benchmarks without results: " + string.Join(", ", report.MissingResults));
+            return 5;
+        }
+
+        return 0;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
+    private static string TorchVersion()
+    {
+        try
+        {
+            return torch.__version__;
+        }
+        catch (Exception)
+        {
+            return "?";
+        }
+    }
+}
+
+internal sealed class RunEnvironment
+{
+    public string Command { get; set; } = "";
+    public DateTimeOffset Start { get; set; }
+    public string LoadBefore { get; set; } = "";
+    public string LoadAfter { get; set; } = "";
+    public string Library { get; set; } = "";
+    public string Torch { get; set; } = "";
+    public int TorchThreads { get; set; }
+    public double BenchmarkSeconds { get; set; }
+    public PairedOverhead.Result? PairedOverhead { get; set; }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The benchmark task of issue 8 ("CPU performance"): CircleLoss.Interop against its own product floor and against the
+# same Keras formula written with TorchSharp-cpu 0.107 (libtorch 2.10) and autograd, 2 threads each.
+#
+#   benchmarks/run.sh                 full run (about 10 minutes on 2 cores); writes docs/performance-torchsharp.md
+#   benchmarks/run.sh --quick         short jobs, to try the harness (writes to the build output, not to docs/)
+#   benchmarks/run.sh --filter 1024   only the benchmark classes whose name contains 1024 (repeatable; build output)
+#
+# Steps: build the native library (Release) when it is missing or older than its sources, build the benchmark project
+# (Release; it is not part of CircleLoss.Interop.sln), run it. The program checks that TorchSharp's loss and gradients
+# agree with the library's before it times anything and stops otherwise.
+#
+# TorchSharp on Debian bookworm: its libLibTorchSharp.so asks for GLIBCXX_3.4.32 (bookworm's libstdc++ stops at
+# 3.4.30) for a single symbol, GCC 13's std::ios_base_library_init() marker, which nothing binds or calls. Debian
+# trixie's libstdc++6 (which has the version) cannot be loaded here: it needs glibc 2.38, bookworm has 2.36. So the
+# program marks that one version requirement weak (ELF VER_FLG_WEAK) in the copy of libLibTorchSharp.so inside its
+# own build output (TorchSharpCompat.cs), which glibc accepts. Nothing on the system or in the NuGet cache changes;
+# a rebuild restores the original file and the next run patches it again. On a system whose libstdc++ has
+# GLIBCXX_3.4.32 (GCC 13 or newer: Debian trixie, Ubuntu 24.04) nothing is patched.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+PROJECT=benchmarks/CircleLoss.Benchmarks
+BIN="$PROJECT/bin/Release/net10.0"
+LIB="$ROOT/build/lib/libcircleloss.so"
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# 1. The native library, Release, only when needed (others may share build/; an up-to-date library is reused).
+needs_native=""
+if [ ! -f "$LIB" ]; then
+  needs_native="missing"
+elif ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' build/CMakeCache.txt 2>/dev/null; then
+  needs_native="build/ is not a Release configuration"
+elif [ -n "$(find native/include native/src CMakeLists.txt -type f -newer "$LIB" -not -path 'native/src/cuda/*' 2>/dev/null | head -1)" ]; then
+  needs_native="older than its sources"
+fi
+if [ -n "$needs_native" ]; then
+  log "native library: $needs_native; building (Release)"
+  CONFIGURATION=Release ./build.sh native
+else
+  log "native library: reusing $LIB"
+fi
+
+# 2. The benchmark project.
+log "building $PROJECT (Release)"
+dotnet build "$PROJECT/CircleLoss.Benchmarks.csproj" -c Release -nologo -v q
+
+# 3. Run. Full runs write the committed results; partial ones (any argument) write beside the binaries.
+if [ $# -eq 0 ]; then
+  OUTPUT="${OUTPUT:-$ROOT/docs/performance-torchsharp.md}"
+else
+  OUTPUT="${OUTPUT:-$ROOT/$BIN/performance-torchsharp.partial.md}"
+fi
+COMMAND="benchmarks/run.sh${*:+ $*}"
+log "running: $COMMAND"
+DOTNET_gcServer=0 dotnet "$BIN/CircleLoss.Benchmarks.dll" --output "$OUTPUT" --command "$COMMAND" "$@"
+log "results: $OUTPUT"
