@@ -323,19 +323,25 @@ void gradients_materialised(ThreadPool& pool, const circleloss_gradient_output& 
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
     if (p.refs_are_queries) {
-        // H is symmetric: form the upper triangle panel by panel (columns from the panel's first row
-        // on), then mirror it.
+        // H is symmetric: form its upper panels only (row panel I over columns i0..n, so the diagonal
+        // block is whole), then dX_I = H[I, i0:]·X[i0:] + H[:i0, I]ᵀ·X[:i0], reading the part left of
+        // the diagonal block from the panels above. No lower triangle is ever written.
         pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t panel, int) {
             const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
             for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m + i0, i0, p.n - i0);
         });
-        mirror_upper_to_lower(pool, s, p.n);
-    } else {
-        pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
-            const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
-            for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m, 0, p.m);
+        pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t panel, int) {
+            const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
+            gemm(false, false, rows, p.d, p.n - i0, s + i0 * p.m + i0, p.m, p.x + i0 * p.d, p.d, dx + i0 * p.d, p.d,
+                 false);
+            if (i0 > 0) gemm(true, false, rows, p.d, i0, s + i0, p.m, p.x, p.d, dx + i0 * p.d, p.d, true);
         });
+        return;
     }
+    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
+        const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
+        for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m, 0, p.m);
+    });
     pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t block, int) {
         const int64_t i0 = block * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
         if (p.m == 0) {
@@ -344,7 +350,6 @@ void gradients_materialised(ThreadPool& pool, const circleloss_gradient_output& 
         }
         gemm(false, false, rows, p.d, p.m, s + i0 * p.m, p.m, p.r, p.d, dx + i0 * p.d, p.d, false);
     });
-    if (p.refs_are_queries) return;
     pool.parallel_for(blocks(p.m, kPanelRows), [&](int64_t block, int) {
         const int64_t j0 = block * kPanelRows, cols = std::min(kPanelRows, p.m - j0);
         if (p.n == 0) {
