@@ -1,0 +1,68 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using CircleLoss.Interop;
+
+namespace CircleLoss.Cli.Commands;
+
+/// <summary>Options several commands share, and their conversion to the library's types.</summary>
+internal static class CommonOptions
+{
+    public static Option<string> Backend() =>
+        new Option<string>("--backend")
+        {
+            Description = "Where the loss runs: auto (CUDA when usable, else the CPU), cpu or cuda",
+            DefaultValueFactory = _ => "auto",
+            HelpName = "auto|cpu|cuda",
+        }.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+
+    public static Option<string> GradientMode() =>
+        new Option<string>("--gradient-mode")
+        {
+            Description = "keras: the exact derivative (Keras's autodiff); paper: the pair weights held constant",
+            DefaultValueFactory = _ => "keras",
+            HelpName = "keras|paper",
+        }.AcceptOnlyFromAmong("keras", "paper");
+
+    public static Option<double> Gamma(double defaultValue) =>
+        new("--gamma") { Description = "Circle Loss scale γ (> 0)", DefaultValueFactory = _ => defaultValue };
+
+    public static Option<double> Margin(double defaultValue) =>
+        new("--margin") { Description = "Circle Loss relaxation margin m", DefaultValueFactory = _ => defaultValue };
+
+    public static Option<int> Seed() =>
+        new("--seed") { Description = "Seed of every random choice (same seed, same run)", DefaultValueFactory = _ => 1 };
+
+    public static Option<int> Threads(int defaultValue, string description) =>
+        new("--threads") { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    public static Interop.Backend ParseBackend(string value) => value.ToLowerInvariant() switch
+    {
+        "auto" => Interop.Backend.Auto,
+        "cpu" => Interop.Backend.Cpu,
+        "cuda" => Interop.Backend.Cuda,
+        _ => throw new UsageException($"--backend must be auto, cpu or cuda (got '{value}')."),
+    };
+
+    public static Interop.GradientMode ParseGradientMode(string value) => value.ToLowerInvariant() switch
+    {
+        "keras" => Interop.GradientMode.Keras,
+        "paper" => Interop.GradientMode.Paper,
+        _ => throw new UsageException($"--gradient-mode must be keras or paper (got '{value}')."),
+    };
+
+    /// <summary>Creates a session, turning an unusable backend the user asked for into a <see cref="UsageException"/>.</summary>
+    public static Circle CreateCircle(CircleOptions options)
+    {
+        try
+        {
+            return new Circle(options);
+        }
+        catch (CircleLossBackendUnavailableException e)
+        {
+            throw new UsageException($"--backend {options.Backend.ToString().ToLowerInvariant()}: {CliApp.OneLine(e.Message)}", e);
+        }
+    }
+
+    public static string Format(double value, string format = "F3") => value.ToString(format, CultureInfo.InvariantCulture);
+}
