@@ -26,6 +26,11 @@ using math::Params;
 // by the same sequence of operations whatever the number of threads: results are bitwise identical.
 constexpr int64_t kRowBlock = 64;
 constexpr int64_t kColumnTile = 1024;
+// Row panel height of the materialised products: large enough for OpenBLAS to run near its peak in
+// each single-threaded call, small enough to balance the panels over the threads.
+constexpr int64_t kPanelRows = 256;
+// Column block of the column-wise log-sum-exp: a 256 × 512 block stays in L2 for its two passes.
+constexpr int64_t kColumnBlock = 512;
 
 void configure_openblas_once() {
     static std::once_flag once;
@@ -143,7 +148,12 @@ Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy 
     const uint64_t state_bytes = static_cast<uint64_t>(3 * p.n) * sizeof(T);
     const int participants = threads;  // scratch for every possible participant of any parallel loop
     const uint64_t matrix = static_cast<uint64_t>(p.n) * row_bytes;
-    const uint64_t materialised = matrix + static_cast<uint64_t>(participants) * row_bytes + state_bytes;
+    // The matrix, a row (or two column blocks) of scratch per participant, and for self-similarity the
+    // per-panel column log-sum-exps.
+    const uint64_t row_scratch = std::max<uint64_t>(row_bytes, 2 * kColumnBlock * sizeof(T));
+    const uint64_t panel_partials =
+        p.refs_are_queries ? static_cast<uint64_t>(blocks(p.n, kPanelRows) * p.n) * 4 * sizeof(T) : 0;
+    const uint64_t materialised = matrix + static_cast<uint64_t>(participants) * row_scratch + state_bytes + panel_partials;
     const bool wanted = policy == PlanPolicy::Materialise || (policy == PlanPolicy::Auto && matrix <= kMaterialiseLimitBytes);
     if (wanted && materialised <= limit) return {Plan::Materialised, participants, 0};
     const uint64_t streamed = static_cast<uint64_t>(participants) * (kRowBlock + 1) * kColumnTile * sizeof(T) + state_bytes;
@@ -165,27 +175,9 @@ Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy 
 
 // ---- similarities ----------------------------------------------------------------------------------
 
-// Row panel height of the materialised products: large enough for OpenBLAS to run near its peak in
-// each single-threaded call, small enough to balance the panels over the threads.
-constexpr int64_t kPanelRows = 256;
-constexpr int64_t kTransposeBlock = 64;
 
-// Lower triangle of a square n×n matrix := transpose of its upper triangle, in cache-sized blocks;
-// each task owns one block row.
-template <class T>
-void mirror_upper_to_lower(ThreadPool& pool, T* a, int64_t n) {
-    pool.parallel_for(blocks(n, kTransposeBlock), [&](int64_t b, int) {
-        const int64_t r0 = b * kTransposeBlock, r1 = std::min(n, r0 + kTransposeBlock);
-        for (int64_t c0 = 0; c0 <= r0; c0 += kTransposeBlock) {
-            const int64_t c1 = std::min(n, c0 + kTransposeBlock);
-            for (int64_t r = r0; r < r1; ++r)
-                for (int64_t c = c0; c < std::min(c1, r); ++c) a[r * n + c] = a[c * n + r];
-        }
-    });
-}
-
-// S = X Rᵀ in full (n×m, row-major). For self-similarity only the upper triangle is multiplied (panel
-// I covers columns i0..n), then mirrored block by block, so S is exactly symmetric.
+// S = X Rᵀ (n×m, row-major). For self-similarity only the upper panels are computed and ever read:
+// panel I (rows i0..i0+256) covers columns i0..n, so its diagonal block is whole.
 template <class T>
 void similarity_matrix(ThreadPool& pool, const Problem<T>& p, T* s) {
     if (p.n == 0 || p.m == 0) return;
@@ -201,7 +193,6 @@ void similarity_matrix(ThreadPool& pool, const Problem<T>& p, T* s) {
         const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
         gemm(false, true, rows, p.n - i0, p.d, p.x + i0 * p.d, p.d, p.x + i0 * p.d, p.d, s + i0 * p.m + i0, p.m, false);
     });
-    mirror_upper_to_lower(pool, s, p.n);
 }
 
 // ---- forward ---------------------------------------------------------------------------------------
@@ -212,8 +203,49 @@ void finish_row(RowStats<T>& stats, int64_t i, const OnlineLse<T>& pos, const On
     stats.ln[static_cast<size_t>(i)] = math::lse_value(neg);
 }
 
+// Self-similarity from the upper panels alone. Row i's logits are its own panel's segment (columns
+// i0..n) plus column i of every panel above. Each panel merges its rows' segments row-wise and, for
+// the columns right of its diagonal block, its rows column-wise into a partial per (panel, column);
+// each row then merges its partials in panel order, so the result does not depend on the threads.
+template <class T>
+void row_stats_symmetric(ThreadPool& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+    const int64_t panels = blocks(p.n, kPanelRows);
+    std::vector<OnlineLse<T>> row_pos(static_cast<size_t>(p.n), math::lse_empty<T>());
+    std::vector<OnlineLse<T>> row_neg(static_cast<size_t>(p.n), math::lse_empty<T>());
+    std::vector<OnlineLse<T>> col_pos(static_cast<size_t>(panels * p.n), math::lse_empty<T>());
+    std::vector<OnlineLse<T>> col_neg(static_cast<size_t>(panels * p.n), math::lse_empty<T>());
+    pool.parallel_for(panels, [&](int64_t panel, int slot) {
+        const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
+        for (int64_t i = i0; i < i0 + rows; ++i) {
+            accumulate_row_lse(p.segment(i, s + i * p.m + i0, i0, p.n - i0), p.params, scratch.get(slot),
+                               row_pos[static_cast<size_t>(i)], row_neg[static_cast<size_t>(i)]);
+        }
+        for (int64_t j0 = i0 + rows; j0 < p.n; j0 += kColumnBlock) {
+            const int64_t cols = std::min(kColumnBlock, p.n - j0);
+            const size_t at = static_cast<size_t>(panel * p.n + j0);
+            accumulate_column_lse(s + i0 * p.m + j0, rows, cols, p.m, p.ry + i0, p.y + j0, p.params, scratch.get(slot),
+                                  col_pos.data() + at, col_neg.data() + at);
+        }
+    });
+    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
+        const int64_t begin = block * kRowBlock, end = std::min(p.n, begin + kRowBlock);
+        for (int64_t j = begin; j < end; ++j) {
+            OnlineLse<T> pos = row_pos[static_cast<size_t>(j)], neg = row_neg[static_cast<size_t>(j)];
+            for (int64_t panel = 0; panel < j / kPanelRows; ++panel) {
+                pos = math::lse_merge(pos, col_pos[static_cast<size_t>(panel * p.n + j)]);
+                neg = math::lse_merge(neg, col_neg[static_cast<size_t>(panel * p.n + j)]);
+            }
+            finish_row(stats, j, pos, neg);
+        }
+    });
+}
+
 template <class T>
 void row_stats_materialised(ThreadPool& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+    if (p.refs_are_queries) {
+        row_stats_symmetric(pool, p, s, scratch, stats);
+        return;
+    }
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
         const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
         for (int64_t i = i0; i < i0 + rows; ++i) {
@@ -444,7 +476,7 @@ struct Work {
         : budget(plan_for(p, threads, limit, policy)),
           matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * p.m) * sizeof(T) : 0)),
           scratch(budget.participants, budget.plan == Plan::Materialised
-                                           ? static_cast<size_t>(std::max<int64_t>(p.m, 1))
+                                           ? static_cast<size_t>(std::max<int64_t>(p.m, 2 * kColumnBlock))
                                            : static_cast<size_t>((kRowBlock + 1) * kColumnTile)),
           stats(p.n) {}
     bool materialised() const { return budget.plan == Plan::Materialised; }

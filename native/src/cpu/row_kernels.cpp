@@ -44,6 +44,51 @@ inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegm
 }
 
 template <class T>
+inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s, int64_t rows, int64_t cols, int64_t ld,
+                                                                      const int32_t* ref_labels,
+                                                                      const int32_t* query_labels, const Params<T>& p,
+                                                                      T* scratch, math::OnlineLse<T>* positives,
+                                                                      math::OnlineLse<T>* negatives) {
+    T* max_pos = scratch;
+    T* max_neg = scratch + cols;
+    for (int64_t j = 0; j < cols; ++j) max_pos[j] = max_neg[j] = math::neg_infinity<T>();
+    // Pass 1: column maxima, row by row so that every inner loop runs along a contiguous row.
+    for (int64_t i = 0; i < rows; ++i) {
+        const T* row = s + i * ld;
+        const int32_t ref_label = ref_labels[i];
+#pragma omp simd
+        for (int64_t j = 0; j < cols; ++j) {
+            const bool same = query_labels[j] == ref_label;
+            const T logit = same ? math::positive_logit(row[j], p) : math::negative_logit(row[j], p);
+            max_pos[j] = same ? math::cl_max(max_pos[j], logit) : max_pos[j];
+            max_neg[j] = same ? max_neg[j] : math::cl_max(max_neg[j], logit);
+        }
+    }
+    // Shifts that keep empty sets at exp(-inf) = 0; the sums go where the maxima were read.
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) {
+        positives[j].max = max_pos[j];
+        negatives[j].max = max_neg[j];
+        max_pos[j] = max_pos[j] > math::neg_infinity<T>() ? max_pos[j] : T(0);
+        max_neg[j] = max_neg[j] > math::neg_infinity<T>() ? max_neg[j] : T(0);
+        positives[j].sum = T(0);
+        negatives[j].sum = T(0);
+    }
+    for (int64_t i = 0; i < rows; ++i) {
+        const T* row = s + i * ld;
+        const int32_t ref_label = ref_labels[i];
+#pragma omp simd
+        for (int64_t j = 0; j < cols; ++j) {
+            const bool same = query_labels[j] == ref_label;
+            const T logit = same ? math::positive_logit(row[j], p) : math::negative_logit(row[j], p);
+            const T e = math::pair_exp(logit - (same ? max_pos[j] : max_neg[j]));
+            positives[j].sum += same ? e : T(0);
+            negatives[j].sum += same ? T(0) : e;
+        }
+    }
+}
+
+template <class T>
 inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T>& row, const RowState<T>& st,
                                                              const Params<T>& p, T* out) {
     const T* s = row.s;
@@ -89,6 +134,18 @@ CIRCLELOSS_ISA_CLONES void accumulate_row_lse(const RowSegment<double>& row, con
                                               double* scratch, math::OnlineLse<double>& positives,
                                               math::OnlineLse<double>& negatives) {
     accumulate_row_lse_impl(row, params, scratch, positives, negatives);
+}
+CIRCLELOSS_ISA_CLONES void accumulate_column_lse(const float* s, int64_t rows, int64_t cols, int64_t ld,
+                                                 const int32_t* ref_labels, const int32_t* query_labels,
+                                                 const Params<float>& params, float* scratch,
+                                                 math::OnlineLse<float>* positives, math::OnlineLse<float>* negatives) {
+    accumulate_column_lse_impl(s, rows, cols, ld, ref_labels, query_labels, params, scratch, positives, negatives);
+}
+CIRCLELOSS_ISA_CLONES void accumulate_column_lse(const double* s, int64_t rows, int64_t cols, int64_t ld,
+                                                 const int32_t* ref_labels, const int32_t* query_labels,
+                                                 const Params<double>& params, double* scratch,
+                                                 math::OnlineLse<double>* positives, math::OnlineLse<double>* negatives) {
+    accumulate_column_lse_impl(s, rows, cols, ld, ref_labels, query_labels, params, scratch, positives, negatives);
 }
 CIRCLELOSS_ISA_CLONES void row_gradient(const RowSegment<float>& row, const RowState<float>& state,
                                         const Params<float>& params, float* out) {
