@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using CircleLoss.Cli.Commands;
 using CircleLoss.Interop;
 using Spectre.Console;
@@ -43,7 +44,9 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             string command = parse.CommandResult.Command == root ? "circleloss" : $"circleloss {parse.CommandResult.Command.Name}";
-            error.WriteLine($"circleloss: {OneLine(parse.Errors[0].Message)} (see '{command} --help')");
+            // "Required command was not provided" says less than an unrecognised word next to it: report that first.
+            string message = parse.Errors.Select(e => e.Message).OrderBy(m => m.StartsWith("Required command", StringComparison.Ordinal) ? 1 : 0).First();
+            error.WriteLine($"circleloss: {OneLine(message)} (see '{command} --help')");
             return UsageExitCode;
         }
 

@@ -1,0 +1,65 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using Xunit;
+
+namespace CircleLoss.Cli.Tests;
+
+/// <summary>The real executable, as a user runs it: exit codes and standard error.</summary>
+public class ProcessTests
+{
+    private static (int ExitCode, string Output, string Error) RunTool(params string[] args)
+    {
+        string assembly = typeof(CliApp).Assembly.Location;
+        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
+        var start = new ProcessStartInfo(host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(assembly);
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using Process process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        string error = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(120_000), "the tool did not finish in 2 minutes");
+        return (process.ExitCode, output.Result, error);
+    }
+
+    [Fact]
+    public void Missing_data_file_exit_code_2_one_line_on_stderr()
+    {
+        (int code, _, string error) = RunTool("demo", "--data", "/nonexistent/data.csv");
+
+        Assert.Equal(2, code);
+        Assert.Equal("circleloss: the data file '/nonexistent/data.csv' does not exist.", error.TrimEnd());
+    }
+
+    [Fact]
+    public void Bad_option_value_exit_code_2_one_line_on_stderr()
+    {
+        (int code, _, string error) = RunTool("bench", "--repeats", "many");
+
+        Assert.Equal(2, code);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Contains("--repeats", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Demo_redirected_prints_plain_epoch_lines()
+    {
+        using var temp = new TempDirectory();
+
+        (int code, string output, string error) = RunTool("demo", "--epochs", "2", "--backend", "cpu", "--output", temp.Path);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("epoch 1/2  loss ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(temp.Path, "training.png")));
+    }
+}
