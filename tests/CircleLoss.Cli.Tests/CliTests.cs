@@ -47,6 +47,9 @@ public class CliTests
         Assert.Contains("epoch 4/4", run.Console, StringComparison.Ordinal);
         Assert.Contains("Recall@1", run.Console, StringComparison.Ordinal);
         Assert.Contains("CC BY 4.0", run.Console, StringComparison.Ordinal);
+        // What is trained on and held out is said before training starts.
+        Assert.True(run.Console.IndexOf("Split:", StringComparison.Ordinal) < run.Console.IndexOf("epoch 1/4", StringComparison.Ordinal));
+        Assert.Contains("539 held-out rows", run.Console, StringComparison.Ordinal);
         Assert.Equal((1100, 650), PngSize(Path.Combine(output, DemoPlots.TrainingFileName)));
         Assert.Equal((1500, 700), PngSize(Path.Combine(output, DemoPlots.EmbeddingsFileName)));
         Assert.True(new FileInfo(Path.Combine(output, DemoPlots.EmbeddingsFileName)).Length > 20_000);

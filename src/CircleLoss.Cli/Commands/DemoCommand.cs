@@ -124,11 +124,14 @@ internal static class DemoCommand
         console.WriteLine($"Loss:   Circle Loss γ = {settings.Gamma.ToString(CultureInfo.InvariantCulture)}, m = {settings.Margin.ToString(CultureInfo.InvariantCulture)}, " +
                           $"{settings.GradientMode.ToString().ToLowerInvariant()} gradients, batches of {settings.BatchSize}, {settings.Epochs} epochs, seed {settings.Seed}");
 
-        bool live = console.Profile.Capabilities is { Interactive: true, Ansi: true };
-        DemoResult result = live ? RunWithProgressBar(console, dataset, settings) : RunWithPlainLines(console, dataset, settings);
+        void OnStart(DemoStart start)
+        {
+            console.WriteLine($"Split:  {start.SplitDescription}");
+            console.WriteLine($"Engine: {start.BackendDescription}" + (start.FallbackReason is null ? string.Empty : $" (auto: {start.FallbackReason})"));
+        }
 
-        console.WriteLine($"Split:  {result.SplitDescription}");
-        console.WriteLine($"Engine: {result.BackendDescription}" + (result.FallbackReason is null ? string.Empty : $" (auto: {result.FallbackReason})"));
+        bool live = console.Profile.Capabilities is { Interactive: true, Ansi: true };
+        DemoResult result = live ? RunWithProgressBar(console, dataset, settings, OnStart) : RunWithPlainLines(console, dataset, settings, OnStart);
         console.Write(ResultTable(result));
 
         IReadOnlyList<string> files = [];
@@ -164,8 +167,10 @@ internal static class DemoCommand
         return result;
     }
 
-    private static DemoResult RunWithProgressBar(IAnsiConsole console, Dataset dataset, DemoSettings settings) =>
-        console.Progress()
+    private static DemoResult RunWithProgressBar(IAnsiConsole console, Dataset dataset, DemoSettings settings, Action<DemoStart> onStart)
+    {
+        // The split and the engine are known once the session exists: printed then, above the live display.
+        return console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -177,12 +182,13 @@ internal static class DemoCommand
                     task.Description = Describe(report.Epoch, report.Epochs, report.Loss, report.HeldOut);
                     task.Value = report.Epoch;
                     context.Refresh();
-                });
+                }, onStart);
                 task.StopTask();
                 return result;
             });
+    }
 
-    private static DemoResult RunWithPlainLines(IAnsiConsole console, Dataset dataset, DemoSettings settings)
+    private static DemoResult RunWithPlainLines(IAnsiConsole console, Dataset dataset, DemoSettings settings, Action<DemoStart> onStart)
     {
         int every = Math.Max(1, (int)Math.Ceiling(settings.Epochs / 40.0));
         return DemoTrainer.Run(dataset, settings, report =>
@@ -192,7 +198,7 @@ internal static class DemoCommand
                 console.WriteLine($"{Describe(report.Epoch, report.Epochs, report.Loss, report.HeldOut)}  " +
                                   $"{report.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
             }
-        });
+        }, onStart);
     }
 
     private static string Describe(int epoch, int epochs, double? loss, RetrievalMetrics? heldOut)

@@ -110,6 +110,9 @@ internal enum HoldOut
     Classes = 1,
 }
 
+/// <summary>What the trainer reports before the first epoch: the split and the loss's engine.</summary>
+internal readonly record struct DemoStart(string SplitDescription, int TrainCount, int TestCount, Backend Backend, string BackendDescription, string? FallbackReason);
+
 /// <summary>What the trainer reports after each epoch.</summary>
 internal readonly record struct EpochReport(int Epoch, int Epochs, double Loss, RetrievalMetrics HeldOut, TimeSpan Elapsed);
 
@@ -267,10 +270,11 @@ internal static class DemoTrainer
         return (train, test);
     }
 
-    /// <summary>Runs the demo. <paramref name="onEpoch"/> is called after each epoch (on the calling thread).</summary>
+    /// <summary>Runs the demo. <paramref name="onStart"/> is called once before the first epoch, <paramref name="onEpoch"/>
+    /// after each epoch (both on the calling thread).</summary>
     /// <exception cref="UsageException">A setting is out of range, or the data do not allow a split.</exception>
     public static DemoResult Run(Dataset data, DemoSettings settings, Action<EpochReport>? onEpoch = null,
-        CancellationToken cancellationToken = default)
+        Action<DemoStart>? onStart = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(settings);
@@ -298,6 +302,7 @@ internal static class DemoTrainer
         Circle circle = Commands.CommonOptions.CreateCircle(options);
         using (circle)
         {
+            onStart?.Invoke(new DemoStart(splitDescription, train.Count, test.Count, circle.Backend, circle.Description, circle.FallbackReason));
             var order = Enumerable.Range(0, train.Count).ToArray();
             int batchCapacity = Math.Min(settings.BatchSize, train.Count);
             var batchInput = new double[batchCapacity * train.FeatureCount];
