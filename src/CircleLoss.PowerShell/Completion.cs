@@ -1,9 +1,5 @@
 using System;
-using System.Collections;
-using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
-using System.Management.Automation.Language;
 using CircleLoss.Interop;
 
 namespace CircleLoss.PowerShell;
@@ -55,22 +51,5 @@ internal static class ReductionNames
 
         reduction = default;
         return false;
-    }
-}
-
-/// <summary>Tab completion for -Reduction: the enum's names, with what each one computes as the tooltip.</summary>
-public sealed class ReductionCompleter : IArgumentCompleter
-{
-    /// <inheritdoc />
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        string prefix = (wordToComplete ?? "").Trim('\'', '"');
-        return ReductionNames.All
-            .Where(entry => entry.Value.ToString().StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
-                            || entry.Keras.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            .Select(entry => new CompletionResult(entry.Value.ToString(), entry.Value.ToString(),
-                CompletionResultType.ParameterValue, $"{entry.Value} (Keras: '{entry.Keras}'): {entry.Description}"))
-            .ToList();
     }
 }

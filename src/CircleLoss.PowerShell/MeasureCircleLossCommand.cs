@@ -86,10 +86,10 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
     [Parameter]
     public bool RemoveDiagonal { get; set; } = true;
 
-    /// <summary>Keras's reduction (default SumOverBatchSize); Keras's names (sum_over_batch_size) work too.</summary>
+    /// <summary>Keras's reduction (default SumOverBatchSize); Keras's names (sum_over_batch_size) work too. Tab
+    /// completes the enum's names (PowerShell's own completion for enum parameters).</summary>
     [Parameter]
     [ReductionTransformation]
-    [ArgumentCompleter(typeof(ReductionCompleter))]
     public Reduction Reduction { get; set; } = Reduction.SumOverBatchSize;
 
     /// <summary>Which gradient -IncludeGradient computes: Keras (exact derivative, the default) or Paper.</summary>
@@ -204,7 +204,7 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
         object? embedding = GetProperty(InputObject!, "Embedding", out bool hasEmbedding);
         if (!hasLabel || !hasEmbedding)
         {
-            string missing = !hasLabel && !hasEmbedding ? "Label and Embedding properties" : !hasLabel ? "a Label property" : "an Embedding property";
+            string missing = !hasLabel && !hasEmbedding ? "Label or Embedding property" : !hasLabel ? "Label property" : "Embedding property";
             Fail(Errors.InvalidInputObject("InputObjectShape",
                 $"Input object {row} ({Describe(InputObject!)}) has no {missing}: each pipeline object must have Label (an integer) and Embedding (numbers: an array, or a string such as '0.6;0.8').",
                 InputObject));
@@ -484,7 +484,6 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
             _logger.Flush(this);
             WriteVerbose($"Measure-CircleLoss: {n} rows of dimension {dimension} in {batches} batch(es), {Precision} precision, on {circle.Description}");
 
-            var activity = new ProgressRecord(ProgressActivityId, "Measure-CircleLoss", "Starting");
             var stopwatch = Stopwatch.StartNew();
             for (int b = 0; b < batches; b++)
             {
@@ -492,12 +491,15 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
                 int count = Math.Min(batchSize, n - start);
                 if (progress)
                 {
-                    activity.StatusDescription = batches > 1
+                    // A new record each time: hosts and Streams.Progress keep the records they are given.
+                    string status = batches > 1
                         ? $"Batch {b + 1} of {batches}: rows {start}..{start + count - 1} on {circle.Backend}"
                         : $"{count} rows x {referenceRows} references x {dimension} dimensions on {circle.Backend}";
-                    activity.PercentComplete = (int)(100L * b / batches);
-                    activity.CurrentOperation = IncludeGradient ? "loss and gradients" : "loss";
-                    WriteProgress(activity);
+                    WriteProgress(new ProgressRecord(ProgressActivityId, "Measure-CircleLoss", status)
+                    {
+                        PercentComplete = (int)(100L * b / batches),
+                        CurrentOperation = IncludeGradient ? "loss and gradients" : "loss",
+                    });
                 }
 
                 int[] batchLabels = Slice(labels, start, count);
@@ -516,10 +518,11 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
 
             if (progress)
             {
-                activity.RecordType = ProgressRecordType.Completed;
-                activity.PercentComplete = 100;
-                activity.StatusDescription = "Done";
-                WriteProgress(activity);
+                WriteProgress(new ProgressRecord(ProgressActivityId, "Measure-CircleLoss", "Done")
+                {
+                    PercentComplete = 100,
+                    RecordType = ProgressRecordType.Completed,
+                });
             }
 
             WriteVerbose($"Measure-CircleLoss: done in {stopwatch.Elapsed.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture)} ms");
