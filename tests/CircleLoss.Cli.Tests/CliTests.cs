@@ -88,7 +88,9 @@ public class CliTests
 
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("mine.csv: 160 rows of 6 features, 4 classes", run.Console, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(Environment.CurrentDirectory, DemoCommand.DefaultOutput, "never")));
+        Assert.Contains("classes 10,11,12,13", run.Console, StringComparison.Ordinal);
+        Assert.Contains("Recall@1", run.Console, StringComparison.Ordinal);
+        Assert.DoesNotContain("Wrote ", run.Console, StringComparison.Ordinal); // --no-plots
     }
 
     [Fact]
