@@ -61,8 +61,8 @@ internal static class CliApp
         }
         catch (CircleLossNativeLibraryException e)
         {
-            error.WriteLine($"circleloss: the native library {CircleLossLibrary.NativeLibraryFileName} cannot be loaded " +
-                $"(build it with ./build.sh native, or point {CircleLossLibrary.NativeLibraryPathVariable} at it): {OneLine(e.Message)}");
+            // The loader's message lists every path tried and the likely causes.
+            error.WriteLine($"circleloss: {OneLine(e.Message)}");
             return FailureExitCode;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("CIRCLELOSS_DEBUG") is null or "" or "0")

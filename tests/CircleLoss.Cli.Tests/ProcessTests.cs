@@ -8,7 +8,9 @@ namespace CircleLoss.Cli.Tests;
 /// <summary>The real executable, as a user runs it: exit codes and standard error.</summary>
 public class ProcessTests
 {
-    private static (int ExitCode, string Output, string Error) RunTool(params string[] args)
+    private static (int ExitCode, string Output, string Error) RunTool(params string[] args) => RunToolWith(null, args);
+
+    private static (int ExitCode, string Output, string Error) RunToolWith(string? nativePath, params string[] args)
     {
         string assembly = typeof(CliApp).Assembly.Location;
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
@@ -18,6 +20,11 @@ public class ProcessTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (nativePath is not null)
+        {
+            start.Environment["CIRCLELOSS_NATIVE_PATH"] = nativePath;
+        }
+
         start.ArgumentList.Add(assembly);
         foreach (string arg in args)
         {
@@ -48,6 +55,18 @@ public class ProcessTests
         Assert.Equal(2, code);
         Assert.Single(error.TrimEnd().Split('\n'));
         Assert.Contains("--repeats", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_native_library_exit_code_1_one_line_listing_what_was_tried()
+    {
+        (int code, _, string error) = RunToolWith("/nonexistent/libcircleloss.so", "info");
+
+        Assert.Equal(1, code);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.StartsWith("circleloss: ", error, StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/libcircleloss.so", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
     [Fact]

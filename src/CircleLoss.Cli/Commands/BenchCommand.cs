@@ -171,7 +171,7 @@ internal static class BenchCommand
 
         var table = new Table { Title = new TableTitle("forward + backward (loss and gradients in one call)") };
         table.AddColumn("mode");
-        foreach (string name in new[] { "N", "M", "D", "median ms", "min ms", "GFLOP/s", "× product floor" })
+        foreach (string name in new[] { "N", "M", "D", "median ms", "min ms", "GFLOP/s", "× floor" })
         {
             table.AddColumn(new TableColumn(name).RightAligned());
         }
