@@ -95,11 +95,12 @@ try {
     $config.Should.ErrorAction = 'Stop'
     $config.TestResult.Enabled = $true
     $config.TestResult.OutputFormat = 'NUnitXml'
-    $config.TestResult.OutputPath = Join-Path $root 'build/test-results/pester.xml'
+    # NUnit XML beside the summary file (build/ without one).
+    $resultsDirectory = if ($SummaryFile) { Split-Path -Parent ([System.IO.Path]::GetFullPath($SummaryFile)) } else { Join-Path $root 'build' }
+    $config.TestResult.OutputPath = Join-Path $resultsDirectory 'pester-results.xml'
     if ($FullNameFilter) { $config.Filter.FullName = $FullNameFilter }
     $null = New-Item -ItemType Directory -Force -Path (Split-Path $config.TestResult.OutputPath.Value)
 
-    $env:CIRCLELOSS_TEST_SCRATCH = $scratch
     $result = Invoke-Pester -Configuration $config
 
     # A test file that fails to load, or a failing BeforeAll, fails no test by itself: count it.
