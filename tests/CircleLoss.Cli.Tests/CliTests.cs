@@ -51,7 +51,7 @@ public class CliTests
         Assert.True(run.Console.IndexOf("Split:", StringComparison.Ordinal) < run.Console.IndexOf("epoch 1/4", StringComparison.Ordinal));
         Assert.Contains("539 held-out rows", run.Console, StringComparison.Ordinal);
         Assert.Equal((1100, 650), PngSize(Path.Combine(output, DemoPlots.TrainingFileName)));
-        Assert.Equal((1500, 700), PngSize(Path.Combine(output, DemoPlots.EmbeddingsFileName)));
+        Assert.Equal((1600, 700), PngSize(Path.Combine(output, DemoPlots.EmbeddingsFileName)));
         Assert.True(new FileInfo(Path.Combine(output, DemoPlots.EmbeddingsFileName)).Length > 20_000);
     }
 

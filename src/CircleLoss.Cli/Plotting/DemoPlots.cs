@@ -160,7 +160,7 @@ internal static class DemoPlots
             $"Untrained model: Recall@1 {result.Before.RecallAt1:F3}, mAP {result.Before.MeanAveragePrecision:F3}");
         Fill(after, result.TestEmbeddingsAfter, dim, result.TestLabels, classPrefix,
             $"After {result.LossPerEpoch.Length} epochs: Recall@1 {result.After.RecallAt1:F3}, mAP {result.After.MeanAveragePrecision:F3}");
-        multiplot.SavePng(path, 1500, 700);
+        multiplot.SavePng(path, 1600, 700);
     }
 
     private static void Fill(Plot plot, double[] embeddings, int dim, int[] labels, string classPrefix, string title)
@@ -183,7 +183,7 @@ internal static class DemoPlots
         plot.YLabel("principal component 2");
         if (classes.Length <= 20)
         {
-            plot.ShowLegend(Alignment.UpperRight);
+            plot.ShowLegend(Edge.Right); // beside the data, never over a cluster
         }
 
         if (EnsureFont())
