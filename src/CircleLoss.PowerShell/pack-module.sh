@@ -7,6 +7,7 @@
 # then checks the package as a user gets it: in a fresh pwsh with its own (empty) module and repository
 # store, installs CircleLoss from artifacts/module and computes golden case 01.
 # Expects the native library in build/lib (or CIRCLELOSS_NATIVE_DIR); ./build.sh pack builds it first.
+# The CUDA provider (libcircleloss_cuda.so) is packed too when it is there; CIRCLELOSS_MODULE_CUDA=0 leaves it out.
 #   src/CircleLoss.PowerShell/pack-module.sh [Configuration]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +19,10 @@ out="$root/artifacts/module"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 echo "==> build the module ($configuration)"
-dotnet build "$here/CircleLoss.PowerShell.csproj" -c "$configuration" -nologo -v q -p:CircleLossNativeDir="$native_dir"
+include_cuda=true
+[ "${CIRCLELOSS_MODULE_CUDA:-1}" = "0" ] && include_cuda=false
+dotnet build "$here/CircleLoss.PowerShell.csproj" -c "$configuration" -nologo -v q -p:CircleLossNativeDir="$native_dir" \
+  -p:ModuleIncludeCudaProvider="$include_cuda"
 layout="$here/bin/$configuration/module/CircleLoss"
 
 rm -rf "$out"
