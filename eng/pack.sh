@@ -33,8 +33,9 @@ if [ -f src/CircleLoss.Cli/CircleLoss.Cli.csproj ]; then
   pack src/CircleLoss.Cli/CircleLoss.Cli.csproj
 fi
 if [ -x src/CircleLoss.PowerShell/pack-module.sh ]; then
+  # The module ships the CPU library; the ~200 MB CUDA provider stays in its own NuGet package.
   echo "==> PowerShell module"
-  src/CircleLoss.PowerShell/pack-module.sh "$configuration"
+  CIRCLELOSS_MODULE_CUDA="${CIRCLELOSS_MODULE_CUDA:-0}" src/CircleLoss.PowerShell/pack-module.sh "$configuration"
 fi
 echo "==> packages in $out:"
 ls -1 "$out"

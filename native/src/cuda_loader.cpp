@@ -38,7 +38,8 @@ CudaProviderStatus load_and_probe() {
         const char* why = dlerror();
         status.detail = "the CUDA provider could not be loaded from " + path + ": " +
                         (why ? why : "unknown dlopen error") +
-                        " (is the CircleLoss.Interop.Cuda package installed, with the CUDA runtime it needs?)";
+                        " (the CUDA provider ships in the CircleLoss.Interop.Cuda.linux-x64 package and must sit"
+                        " beside libcircleloss.so)";
         return status;
     }
     // The provider stays loaded for the life of the process (the CUDA runtime does not like unloading).
