@@ -210,6 +210,7 @@ public sealed unsafe partial class Circle : IDisposable
         Forward,
         ForwardBackward,
         Backward,
+        ProductFloor,
     }
 
     /// <summary>The spans of one call. Optional ones are empty when absent; the Has* flags say which were given.</summary>
@@ -243,54 +244,75 @@ public sealed unsafe partial class Circle : IDisposable
 
     private const int FirstOutputRegion = 7;
 
-    private void Execute<T>(Operation operation, scoped ref Call<T> call)
-        where T : unmanaged
+    /// <summary>The lengths of the arrays of one call, span or device buffer; -1 where an optional one is not given.</summary>
+    private struct Shape
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        public long Labels;
+        public long Embeddings;
+        public int Dimension;
+        public long SampleWeights;
+        public long RefLabels;
+        public long RefEmbeddings;
+        public long Upstream;
+        public long SavedStateIn;
+        public long Loss;
+        public long PerSampleLoss;
+        public long Mask;
+        public long SavedStateOut;
+        public long GradEmbeddings;
+        public long GradRefEmbeddings;
+    }
 
-        // ---- Shapes: everything is checked before the library is called. ----
-        if (call.Dimension < 1)
+    private static long OptionalLength(int length) => length == 0 ? -1 : length;
+
+    /// <summary>Checks every length of a call against N, D and M before the library is called, and returns N and M.
+    /// <paramref name="absent"/> says how the caller leaves an optional array out ("empty" spans, "null" buffers).</summary>
+    private (long N, long M) CheckShapes(Operation operation, in Shape s, string absent)
+    {
+        if (s.Dimension < 1)
         {
-            throw new ArgumentOutOfRangeException("dimension", call.Dimension, "The embedding dimension D must be >= 1.");
+            throw new ArgumentOutOfRangeException("dimension", s.Dimension, "The embedding dimension D must be >= 1.");
         }
 
-        long n = call.Labels.Length;
-        long d = call.Dimension;
-        if (call.Embeddings.Length != n * d)
+        long n = s.Labels;
+        long d = s.Dimension;
+        if (s.Embeddings != n * d)
         {
             throw new ArgumentException(
-                $"embeddings must hold N×D = {n}×{d} = {n * d} values (N = labels.Length, D = dimension), but holds {call.Embeddings.Length}.",
+                $"embeddings must hold N×D = {n}×{d} = {n * d} values (N = labels.Length, D = dimension), but holds {s.Embeddings}.",
                 "embeddings");
         }
 
+        bool hasRefLabels = s.RefLabels >= 0;
+        bool hasRefEmbeddings = s.RefEmbeddings >= 0;
         long m;
-        if (call.HasRefLabels && call.HasRefEmbeddings)
+        if (hasRefLabels && hasRefEmbeddings)
         {
-            m = call.RefLabels.Length;
-            if (call.RefEmbeddings.Length != m * d)
+            m = s.RefLabels;
+            if (s.RefEmbeddings != m * d)
             {
                 throw new ArgumentException(
-                    $"refEmbeddings must hold M×D = {m}×{d} = {m * d} values (M = refLabels.Length, D = dimension), but holds {call.RefEmbeddings.Length}.",
+                    $"refEmbeddings must hold M×D = {m}×{d} = {m * d} values (M = refLabels.Length, D = dimension), but holds {s.RefEmbeddings}.",
                     "refEmbeddings");
             }
         }
-        else if (call.HasRefLabels)
+        else if (hasRefLabels)
         {
             m = n;
-            if (call.RefLabels.Length != n)
+            if (s.RefLabels != n)
             {
                 throw new ArgumentException(
-                    $"refLabels must hold N = {n} labels when refEmbeddings is not given (the references are then the queries), but holds {call.RefLabels.Length}.",
+                    $"refLabels must hold N = {n} labels when refEmbeddings is not given (the references are then the queries), but holds {s.RefLabels}.",
                     "refLabels");
             }
         }
-        else if (call.HasRefEmbeddings)
+        else if (hasRefEmbeddings)
         {
             m = n;
-            if (call.RefEmbeddings.Length != n * d)
+            if (s.RefEmbeddings != n * d)
             {
                 throw new ArgumentException(
-                    $"refEmbeddings must hold N×D = {n}×{d} = {n * d} values when refLabels is not given (the reference labels are then the query labels), but holds {call.RefEmbeddings.Length}.",
+                    $"refEmbeddings must hold N×D = {n}×{d} = {n * d} values when refLabels is not given (the reference labels are then the query labels), but holds {s.RefEmbeddings}.",
                     "refEmbeddings");
             }
         }
@@ -299,38 +321,74 @@ public sealed unsafe partial class Circle : IDisposable
             m = n;
         }
 
+        if (operation == Operation.ProductFloor)
+        {
+            return (n, m);
+        }
+
         long lossLength = Options.Reduction == Reduction.None ? n : 1;
-        RequireLengthOrEmpty(call.SampleWeights.Length, n, "sampleWeights", "N (one weight per query row)");
+        RequireOptionalLength(s.SampleWeights, n, "sampleWeights", "N (one weight per query row)", absent);
 
         if (operation != Operation.Forward)
         {
-            RequireLengthOrEmpty(call.Upstream.Length, lossLength, "upstream",
-                Options.Reduction == Reduction.None ? "N (reduction None: one value per query row)" : "1 (the reduced loss is a scalar)");
-            RequireLength(call.GradEmbeddings.Length, n * d, "gradEmbeddings", "N×D");
-            if (call.HasRefEmbeddings)
+            RequireOptionalLength(s.Upstream, lossLength, "upstream",
+                Options.Reduction == Reduction.None ? "N (reduction None: one value per query row)" : "1 (the reduced loss is a scalar)", absent);
+            RequireLength(s.GradEmbeddings, n * d, "gradEmbeddings", "N×D");
+            if (hasRefEmbeddings)
             {
-                RequireLength(call.GradRefEmbeddings.Length, m * d, "gradRefEmbeddings", "M×D (refEmbeddings was given)");
+                RequireLength(s.GradRefEmbeddings, m * d, "gradRefEmbeddings", "M×D (refEmbeddings was given)");
             }
-            else if (!call.GradRefEmbeddings.IsEmpty)
+            else if (s.GradRefEmbeddings >= 0)
             {
                 throw new ArgumentException(
-                    "gradRefEmbeddings must be empty when refEmbeddings is not given: the gradient of both roles goes to gradEmbeddings.",
+                    $"gradRefEmbeddings must be {absent} when refEmbeddings is not given: the gradient of both roles goes to gradEmbeddings.",
                     "gradRefEmbeddings");
             }
         }
 
         if (operation != Operation.Backward)
         {
-            RequireLength(call.Loss.Length, lossLength, "loss",
+            RequireLength(s.Loss, lossLength, "loss",
                 Options.Reduction == Reduction.None ? "N (reduction None)" : "1");
-            RequireLengthOrEmpty(call.PerSampleLoss.Length, n, "perSampleLoss", "N");
-            RequireLengthOrEmpty(call.Mask.Length, n, "mask", "N");
-            RequireLengthOrEmpty(call.SavedStateOut.Length, SavedStatePerRow * n, "savedState", $"{SavedStatePerRow}×N");
+            RequireOptionalLength(s.PerSampleLoss, n, "perSampleLoss", "N", absent);
+            RequireOptionalLength(s.Mask, n, "mask", "N", absent);
+            RequireOptionalLength(s.SavedStateOut, SavedStatePerRow * n, "savedState", $"{SavedStatePerRow}×N", absent);
         }
         else
         {
-            RequireLength(call.SavedStateIn.Length, SavedStatePerRow * n, "savedState", $"{SavedStatePerRow}×N (from Forward)");
+            RequireLength(s.SavedStateIn, SavedStatePerRow * n, "savedState", $"{SavedStatePerRow}×N (from Forward)");
         }
+
+        return (n, m);
+    }
+
+    /// <returns>For <see cref="Operation.ProductFloor"/> the seconds the library measured; 0 otherwise.</returns>
+    private double Execute<T>(Operation operation, scoped ref Call<T> call)
+        where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // ---- Shapes: everything is checked before the library is called. ----
+        var shape = new Shape
+        {
+            Labels = call.Labels.Length,
+            Embeddings = call.Embeddings.Length,
+            Dimension = call.Dimension,
+            SampleWeights = OptionalLength(call.SampleWeights.Length),
+            RefLabels = call.HasRefLabels ? call.RefLabels.Length : -1,
+            RefEmbeddings = call.HasRefEmbeddings ? call.RefEmbeddings.Length : -1,
+            Upstream = OptionalLength(call.Upstream.Length),
+            SavedStateIn = call.SavedStateIn.Length,
+            Loss = call.Loss.Length,
+            PerSampleLoss = OptionalLength(call.PerSampleLoss.Length),
+            Mask = OptionalLength(call.Mask.Length),
+            SavedStateOut = OptionalLength(call.SavedStateOut.Length),
+            GradEmbeddings = call.GradEmbeddings.Length,
+            // Required when reference embeddings are given (0 values for an empty reference set), else must be empty.
+            GradRefEmbeddings = call.HasRefEmbeddings ? call.GradRefEmbeddings.Length : OptionalLength(call.GradRefEmbeddings.Length),
+        };
+        (long n, long m) = CheckShapes(operation, shape, "empty");
+        long d = call.Dimension;
 
         // ---- Pin, check overlaps, call. ----
         T dummy = default; // stands in for a required array of zero length: the library never reads or writes it
@@ -388,6 +446,7 @@ public sealed unsafe partial class Circle : IDisposable
             void* state = savedStateIn != null ? savedStateIn : &dummy;
 
             bool added = false;
+            double seconds = 0;
             try
             {
                 AddRef(ref added);
@@ -396,6 +455,10 @@ public sealed unsafe partial class Circle : IDisposable
                 string function;
                 switch (operation)
                 {
+                    case Operation.ProductFloor:
+                        function = "circleloss_measure_product_floor";
+                        status = NativeMethods.circleloss_measure_product_floor(&seconds, session, &problem);
+                        break;
                     case Operation.Forward:
                         function = "circleloss_forward";
                         status = NativeMethods.circleloss_forward(&forward, session, &options, &problem);
@@ -422,6 +485,8 @@ public sealed unsafe partial class Circle : IDisposable
                     _session.DangerousRelease();
                 }
             }
+
+            return seconds;
         }
     }
 
@@ -438,9 +503,11 @@ public sealed unsafe partial class Circle : IDisposable
         }
     }
 
-    private Exception Failure(circleloss_status status, string function)
+    /// <summary>Logs a failed native call and builds its exception. <paramref name="message"/> is the native message when
+    /// the caller has already read it; otherwise it is read here (call this right after the failure, on the same thread).</summary>
+    internal Exception Failure(circleloss_status status, string function, string? message = null)
     {
-        string message = NativeErrors.LastError(); // first: it is the message of this thread's last call
+        message ??= NativeErrors.LastError(); // first: it is the message of this thread's last call
         string statusName = NativeErrors.StatusName(status);
         if (NativeErrors.IsCallerError(status))
         {
@@ -458,15 +525,17 @@ public sealed unsafe partial class Circle : IDisposable
     {
         if (actual != expected)
         {
-            throw new ArgumentException($"{name} must hold {what} = {expected} values, but holds {actual}.", name);
+            throw new ArgumentException(
+                $"{name} must hold {what} = {expected} values, but {(actual < 0 ? "is not given" : $"holds {actual}")}.", name);
         }
     }
 
-    private static void RequireLengthOrEmpty(long actual, long expected, string name, string what)
+    /// <summary>An optional array: absent (length -1) or exactly <paramref name="expected"/> long.</summary>
+    private static void RequireOptionalLength(long actual, long expected, string name, string what, string absent)
     {
-        if (actual != 0 && actual != expected)
+        if (actual >= 0 && actual != expected)
         {
-            throw new ArgumentException($"{name} must be empty (not given) or hold {what} = {expected} values, but holds {actual}.", name);
+            throw new ArgumentException($"{name} must be {absent} (not given) or hold {what} = {expected} values, but holds {actual}.", name);
         }
     }
 
