@@ -83,9 +83,15 @@ internal sealed record BenchSettings
 /// <summary>One measured configuration.</summary>
 /// <param name="Mode">"self" (the queries are their own references) or "reference".</param>
 /// <param name="ProductFlops">The floating-point operations of the similarity and gradient products.</param>
-internal readonly record struct BenchMeasurement(string Mode, int N, int M, int D, double MedianSeconds, double MinSeconds, double ProductFlops, double Loss)
+/// <param name="FloorMedianSeconds">The median time of the bare products of the same problem, as the library measures
+/// them (<c>Circle.MeasureProductFloor</c>); NaN where it cannot (CUDA sessions).</param>
+internal readonly record struct BenchMeasurement(string Mode, int N, int M, int D, double MedianSeconds, double MinSeconds,
+    double ProductFlops, double Loss, double FloorMedianSeconds)
 {
     public double GigaflopsPerSecond => ProductFlops / MedianSeconds / 1e9;
+
+    /// <summary>The call's median time over its products' median time (NaN without a floor).</summary>
+    public double FloorRatio => MedianSeconds / FloorMedianSeconds;
 }
 
 /// <summary><c>circleloss bench</c>: times forward+backward on random unit-norm embeddings.</summary>
@@ -112,7 +118,7 @@ internal static class BenchCommand
         Option<string> gradientMode = CommonOptions.GradientMode();
 
         var command = new Command("bench",
-            "Time the loss and its gradients (one forward+backward call) on random unit-norm embeddings: median time and GFLOP/s of the similarity and gradient products.")
+            "Time the loss and its gradients (one forward+backward call) on random unit-norm embeddings: median time, GFLOP/s of the similarity and gradient products, and the ratio to the time of those products alone.")
         {
             queries, references, dimension, classes, mode, repeats, warmup, precision, backend, threads, seed, gamma, margin, gradientMode,
         };
@@ -169,9 +175,9 @@ internal static class BenchCommand
             results.Add(Measure(circle, settings, mode));
         }
 
-        var table = new Table { Title = new TableTitle("forward + backward (loss and gradients in one call)") };
-        table.AddColumn("mode");
-        foreach (string name in new[] { "N", "M", "D", "median ms", "min ms", "GFLOP/s", "× floor" })
+        var table = new Table { Title = new TableTitle("forward + backward (loss and gradients in one call), times in ms"), Border = TableBorder.Minimal };
+        table.AddColumn(new TableColumn("mode").NoWrap());
+        foreach (string name in new[] { "N", "M", "D", "median", "min", "GFLOP/s", "floor", "× floor" })
         {
             table.AddColumn(new TableColumn(name).RightAligned());
         }
@@ -180,12 +186,16 @@ internal static class BenchCommand
         {
             table.AddRow(r.Mode, r.N.ToString(CultureInfo.InvariantCulture), r.M.ToString(CultureInfo.InvariantCulture), r.D.ToString(CultureInfo.InvariantCulture),
                 (r.MedianSeconds * 1e3).ToString("F2", CultureInfo.InvariantCulture), (r.MinSeconds * 1e3).ToString("F2", CultureInfo.InvariantCulture),
-                r.GigaflopsPerSecond.ToString("F1", CultureInfo.InvariantCulture), "pending");
+                r.GigaflopsPerSecond.ToString("F1", CultureInfo.InvariantCulture),
+                double.IsNaN(r.FloorMedianSeconds) ? "n/a" : (r.FloorMedianSeconds * 1e3).ToString("F2", CultureInfo.InvariantCulture),
+                double.IsNaN(r.FloorRatio) ? "n/a" : r.FloorRatio.ToString("F2", CultureInfo.InvariantCulture));
         }
 
         console.Write(table);
         console.WriteLine("GFLOP/s counts the products only: self 3·N²·D (the upper triangle of X·Xᵀ, then (G+Gᵀ)·X), reference 6·N·M·D (X·Rᵀ, G·R, Gᵀ·X).");
-        console.WriteLine("× product floor (time over the time of the bare GEMMs of the same shapes) is pending: it needs a GEMM benchmark entry point in the native library.");
+        console.WriteLine(circle.Backend == Backend.Cpu
+            ? "floor: the bare products of the same problem timed by the library (no loss math); × floor: median over median, measured alternately."
+            : "floor: the library measures the bare products for CPU sessions only (n/a on CUDA).");
         return results;
     }
 
@@ -201,11 +211,13 @@ internal static class BenchCommand
         double[] r = mode == "self" ? [] : RandomUnitRows(random, m, d);
 
         Func<double> call;
+        Func<TimeSpan> floor;
         if (settings.Double)
         {
             var gx = new double[n * d];
             var gr = new double[r.Length];
             call = () => circle.LossAndGradients(labels, x, d, gx, gr, default, refLabels, r);
+            floor = () => circle.MeasureProductFloor(labels, x, d, refLabels, r);
         }
         else
         {
@@ -214,25 +226,42 @@ internal static class BenchCommand
             var gx = new float[n * d];
             var gr = new float[rf.Length];
             call = () => circle.LossAndGradients(labels, xf, d, gx, gr, default, refLabels, rf);
+            floor = () => circle.MeasureProductFloor(labels, xf, d, refLabels, rf);
         }
 
+        bool hasFloor = circle.Backend == Backend.Cpu;
         for (int i = 0; i < settings.Warmup; i++)
         {
             call();
+            if (hasFloor)
+            {
+                floor();
+            }
         }
 
+        // The call and its floor alternate, so that both see the same machine load.
         var times = new double[settings.Repeats];
+        var floorTimes = new double[settings.Repeats];
         double loss = 0;
         for (int i = 0; i < settings.Repeats; i++)
         {
             long start = Stopwatch.GetTimestamp();
             loss = call();
             times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            floorTimes[i] = hasFloor ? floor().TotalSeconds : double.NaN;
         }
 
         Array.Sort(times);
-        double median = times.Length % 2 == 1 ? times[times.Length / 2] : 0.5 * (times[times.Length / 2 - 1] + times[times.Length / 2]);
-        return new BenchMeasurement(mode, n, m, d, median, times[0], ProductFlops(mode, n, m, d), loss);
+        return new BenchMeasurement(mode, n, m, d, Median(times), times[0], ProductFlops(mode, n, m, d), loss,
+            hasFloor ? Median(floorTimes) : double.NaN);
+    }
+
+    /// <summary>The median of <paramref name="values"/> (sorted in place).</summary>
+    internal static double Median(double[] values)
+    {
+        Array.Sort(values);
+        int half = values.Length / 2;
+        return values.Length % 2 == 1 ? values[half] : 0.5 * (values[half - 1] + values[half]);
     }
 
     private static int[] RandomLabels(Random random, int count, int classes)
