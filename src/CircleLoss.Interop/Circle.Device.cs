@@ -96,9 +96,8 @@ public sealed unsafe partial class Circle
     }
 
     /// <summary>Waits until all the work queued on this loss's session has finished; returns at once on the CPU.
-    /// Every computation and copy of the façade is already ordered on the session's stream (a
-    /// <see cref="DeviceBuffer{T}.CopyTo(Span{T})"/> after a computation sees its results), so this is needed only
-    /// for timing.</summary>
+    /// The façade's computations and copies wait for their own work before they return, so this is rarely needed:
+    /// a fence for timing, or a check that the device reports no pending error.</summary>
     /// <exception cref="CircleLossDeviceException">The CUDA runtime reported an error.</exception>
     /// <exception cref="ObjectDisposedException">The loss has been disposed.</exception>
     public void Synchronize()
@@ -533,6 +532,14 @@ public sealed unsafe partial class Circle
             if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
             {
                 throw Failure(status, function);
+            }
+
+            // The ABI does not promise that a device computation has finished when it returns (this provider's
+            // has): wait for it, so that the outputs are complete on return whatever reads them next.
+            status = NativeMethods.circleloss_session_synchronize(session);
+            if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
+            {
+                throw Failure(status, "circleloss_session_synchronize");
             }
         }
         finally
