@@ -25,7 +25,7 @@ public static class Program
     {
         string? output = null;
         string command = "dotnet CircleLoss.Benchmarks.dll " + string.Join(' ', args);
-        bool prepareOnly = false;
+        bool prepareOnly = false, probeOnly = false;
         var filters = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -36,6 +36,7 @@ public static class Program
                 case "--quick": Jobs.Quick = true; break;
                 case "--prepare-only": prepareOnly = true; break;
                 case "--filter": filters.Add(args[++i]); break;
+                case "--probe": probeOnly = true; break;
                 default:
                     Console.Error.WriteLine($"unknown argument '{args[i]}'");
                     return 2;
@@ -72,6 +73,12 @@ public static class Program
 
         Console.WriteLine(environment.Library);
         Console.WriteLine(environment.Torch + $", torch threads {environment.TorchThreads}");
+        if (probeOnly)
+        {
+            Probe.Run();
+            return 0;
+        }
+
         try
         {
             Verification.SmallCases();
@@ -104,12 +111,10 @@ public static class Program
         Summary[] summaries = BenchmarkRunner.Run(types, config);
         environment.BenchmarkSeconds = stopwatch.Elapsed.TotalSeconds;
 
-        // 4. The façade overhead once more, interleaved (robust to the machine's load drifting between BDN's runs).
-        if (types.Contains(typeof(FacadeOverhead256)))
-        {
-            environment.PairedOverhead = PairedOverhead.Measure();
-            Console.WriteLine($"[paired] façade / direct P/Invoke, median of per-round ratios: {environment.PairedOverhead.MedianRatio:F4}");
-        }
+        // 4. Every ratio once more, interleaved (robust to the machine's load drifting between BenchmarkDotNet's runs).
+        stopwatch.Restart();
+        RunInterleaved(types);
+        environment.InterleavedSeconds = stopwatch.Elapsed.TotalSeconds;
 
         environment.LoadAfter = LoadAverage();
         var report = new Report(summaries, environment);
@@ -130,6 +135,46 @@ public static class Program
         }
 
         return 0;
+    }
+
+    private static void RunInterleaved(Type[] types)
+    {
+        int large = Jobs.Quick ? 3 : 7, medium = Jobs.Quick ? 5 : 15, small = Jobs.Quick ? 9 : 41;
+        if (types.Contains(typeof(SelfSimilarity4096)))
+        {
+            using var w = new Workload(Workload.Self4096, torch: true);
+            Interleaved.Run("self-4096/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0), large, 300);
+            Interleaved.Run("self-4096/torch", "library", Interleaved.Timed(() => w.Library(), 0), "TorchSharp", Interleaved.Timed(() => w.Torch(), 0), Jobs.Quick ? 3 : 5);
+        }
+
+        foreach (var (type, spec) in new[] { (typeof(SelfSimilarity1024), Workload.Self1024), (typeof(SelfSimilarity1024Float64), Workload.Self1024F64) })
+        {
+            if (types.Contains(type))
+            {
+                using var w = new Workload(spec, torch: true);
+                Interleaved.Run(spec.Key + "/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0.05), medium, 300);
+                Interleaved.Run(spec.Key + "/torch", "library", Interleaved.Timed(() => w.Library()), "TorchSharp", Interleaved.Timed(() => w.Torch()), medium);
+            }
+        }
+
+        if (types.Contains(typeof(FacadeOverhead256)))
+        {
+            using var w = new Workload(Workload.Self256);
+            Interleaved.Run("self-256/facade", "direct P/Invoke", Interleaved.Timed(() => w.Direct(), 0.05), "façade", Interleaved.Timed(() => w.Library(), 0.05), small);
+        }
+
+        if (types.Contains(typeof(ReferenceMemory262144)))
+        {
+            using var w = new Workload(Workload.Refs262144);
+            Interleaved.Run("refs-262144/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0), Jobs.Quick ? 3 : 5, 300);
+        }
+
+        if (types.Contains(typeof(ReferenceMemory16384)))
+        {
+            using var w = new Workload(Workload.Refs16384, torch: true);
+            Interleaved.Run("refs-16384/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0), large, 300);
+            Interleaved.Run("refs-16384/torch", "library", Interleaved.Timed(() => w.Library(), 0), "TorchSharp", Interleaved.Timed(() => w.Torch(), 0), Jobs.Quick ? 3 : 5);
+        }
     }
 
     private static string LoadAverage()
@@ -167,5 +212,5 @@ internal sealed class RunEnvironment
     public string Torch { get; set; } = "";
     public int TorchThreads { get; set; }
     public double BenchmarkSeconds { get; set; }
-    public PairedOverhead.Result? PairedOverhead { get; set; }
+    public double InterleavedSeconds { get; set; }
 }
