@@ -126,7 +126,9 @@ typedef enum circleloss_dtype {
     CIRCLELOSS_DTYPE_FLOAT64 = 1
 } circleloss_dtype;
 
-/* Where every pointer of a call (inputs and outputs) points. */
+/* Where every pointer of a call (inputs and outputs) points. Device pointers must come from
+ * circleloss_device_alloc on the same session (or be memory of that session's device). Calls with device
+ * memory are synchronous like host calls: outputs are complete when the call returns. */
 typedef enum circleloss_memory {
     CIRCLELOSS_MEMORY_HOST = 0,
     CIRCLELOSS_MEMORY_DEVICE = 1 /* memory of the session's CUDA device (CUDA sessions only) */
@@ -312,7 +314,8 @@ CIRCLELOSS_API circleloss_status circleloss_measure_product_floor(double* out_se
 CIRCLELOSS_API circleloss_status circleloss_device_alloc(void** out_pointer, circleloss_session* session,
                                                         uint64_t bytes);
 
-/* Frees memory from circleloss_device_alloc on the same session. NULL is ignored. */
+/* Frees memory from circleloss_device_alloc on the same session, after the work the session has queued
+ * (so no call still uses it). NULL is ignored. */
 CIRCLELOSS_API circleloss_status circleloss_device_free(circleloss_session* session, void* pointer);
 
 /* Copies `bytes` on the session's stream and waits for the copy to finish. */

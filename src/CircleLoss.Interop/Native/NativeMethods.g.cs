@@ -120,7 +120,9 @@ internal enum circleloss_dtype : uint
 }
 
 /// <summary>
-/// Where every pointer of a call (inputs and outputs) points.
+/// Where every pointer of a call (inputs and outputs) points. Device pointers must come from
+/// circleloss_device_alloc on the same session (or be memory of that session's device). Calls with device
+/// memory are synchronous like host calls: outputs are complete when the call returns.
 /// </summary>
 internal enum circleloss_memory : uint
 {
@@ -521,7 +523,8 @@ internal static unsafe partial class NativeMethods
     internal static partial circleloss_status circleloss_device_alloc(void** out_pointer, circleloss_session* session, ulong bytes);
 
     /// <summary>
-    /// Frees memory from circleloss_device_alloc on the same session. NULL is ignored.
+    /// Frees memory from circleloss_device_alloc on the same session, after the work the session has queued
+    /// (so no call still uses it). NULL is ignored.
     /// </summary>
     // C: circleloss_status circleloss_device_free(circleloss_session * session, void * pointer)
     [LibraryImport(LibraryName, EntryPoint = "circleloss_device_free")]
