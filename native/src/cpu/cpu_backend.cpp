@@ -392,6 +392,15 @@ void gradients_materialised(ThreadPool& pool, const circleloss_gradient_output& 
     });
 }
 
+// The streamed plans' gradient tile: recompute the similarities of rows i0.. against references j0..
+// (rows × cols, dense), then turn them into G (or H) in place.
+template <class T>
+void gradient_tile(const Problem<T>& p, const RowStats<T>& stats, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
+                   T* tile) {
+    gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
+    for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
+}
+
 template <class T>
 void gradients_streamed(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
                         const RowStats<T>& stats, Scratch<T>& scratch) {
@@ -407,8 +416,7 @@ void gradients_streamed(ThreadPool& pool, const circleloss_gradient_output& out,
         }
         for (int64_t j0 = 0; j0 < p.m; j0 += kColumnTile) {
             const int64_t cols = std::min(kColumnTile, p.m - j0);
-            gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
-            for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
+            gradient_tile(p, stats, i0, rows, j0, cols, tile);
             gemm(false, false, rows, p.d, cols, tile, cols, p.r + j0 * p.d, p.d, dx + i0 * p.d, p.d, j0 > 0);
         }
     });
@@ -423,8 +431,7 @@ void gradients_streamed(ThreadPool& pool, const circleloss_gradient_output& out,
         }
         for (int64_t i0 = 0; i0 < p.n; i0 += kRowBlock) {
             const int64_t rows = std::min(kRowBlock, p.n - i0);
-            gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
-            for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
+            gradient_tile(p, stats, i0, rows, j0, cols, tile);
             gemm(true, false, cols, p.d, rows, tile, cols, p.x + i0 * p.d, p.d, dr + j0 * p.d, p.d, i0 > 0);
         }
     });
@@ -446,8 +453,7 @@ void gradients_streamed_one_pass(ThreadPool& pool, const circleloss_gradient_out
             const int64_t j0 = t * kColumnTile, cols = std::min(kColumnTile, p.m - j0);
             for (int64_t i0 = 0; i0 < p.n; i0 += kRowBlock) {
                 const int64_t rows = std::min(kRowBlock, p.n - i0);
-                gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
-                for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
+                gradient_tile(p, stats, i0, rows, j0, cols, tile);
                 gemm(true, false, cols, p.d, rows, tile, cols, p.x + i0 * p.d, p.d, dr + j0 * p.d, p.d, i0 > 0);
                 gemm(false, false, rows, p.d, cols, tile, cols, p.r + j0 * p.d, p.d, acc + i0 * p.d, p.d, true);
             }
