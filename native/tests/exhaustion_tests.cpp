@@ -218,6 +218,64 @@ TEST(Exhaustion, MaterialisedPlanThatDoesNotFitFallsBackToStreaming) {
     EXPECT_NEAR(p.loss[0], q.loss[0], 1e-5 * std::fabs(q.loss[0]));
 }
 
+// Sizes whose byte counts overflow are refused before anything is read or allocated: the pointers
+// here are far too small for the sizes claimed (ASan and valgrind would see any access).
+TEST(Exhaustion, OverflowingByteCountsAreRefusedBeforeAnyAccess) {
+    SessionHolder s(1);
+    int32_t label = 0;
+    float x = 1, loss = kSentinel, grad = kSentinel;
+    circleloss_options o;
+    circleloss_options_init(&o);
+    circleloss_forward_output f;
+    circleloss_forward_output_init(&f);
+    f.loss = &loss;
+    circleloss_gradient_output g;
+    circleloss_gradient_output_init(&g);
+    g.grad_embeddings = &grad;
+    struct Shape {
+        int64_t n, d, m;
+        bool refs;
+        circleloss_dtype dtype;
+        const char* needle;
+    };
+    const Shape shapes[] = {
+        // n·d fits, n·d·4 does not.
+        {int64_t(1) << 61, 2, 0, true, CIRCLELOSS_DTYPE_FLOAT32, "n * d * element size"},
+        // n·d, m·d and n·m fit (m = 0), the saved state's 2·n·8 bytes do not.
+        {int64_t(1) << 59, 1, 0, true, CIRCLELOSS_DTYPE_FLOAT64, "saved state bytes"},
+        {(int64_t(1) << 62) + 1, 1, 0, true, CIRCLELOSS_DTYPE_FLOAT32, "n * d * element size"},
+        // m·d·8 overflows with a single query.
+        {1, 1, int64_t(1) << 61, true, CIRCLELOSS_DTYPE_FLOAT64, "m * d * element size"},
+        // Self-similarity: n·m = n² overflows while n·d·4 fits.
+        {int64_t(3) << 31, 1, 0, false, CIRCLELOSS_DTYPE_FLOAT32, "n * m"},
+    };
+    for (const Shape& shape : shapes) {
+        SCOPED_TRACE(shape.needle);
+        circleloss_problem p;
+        circleloss_problem_init(&p);
+        p.dtype = shape.dtype;
+        p.n = shape.n;
+        p.d = shape.d;
+        p.m = shape.m;
+        p.labels = &label;
+        p.embeddings = &x;
+        if (shape.refs) {
+            p.ref_labels = &label;
+            p.ref_embeddings = &x;
+            g.grad_ref_embeddings = &grad;
+        } else {
+            g.grad_ref_embeddings = nullptr;
+        }
+        EXPECT_EQ(circleloss_forward_backward(&f, &g, s.session, &o, &p), CIRCLELOSS_STATUS_SIZE_OVERFLOW) << circleloss_last_error();
+        EXPECT_NE(std::string(circleloss_last_error()).find(shape.needle), std::string::npos) << circleloss_last_error();
+        double seconds = -1;
+        EXPECT_EQ(circleloss_measure_product_floor(&seconds, s.session, &p), CIRCLELOSS_STATUS_SIZE_OVERFLOW);
+        EXPECT_EQ(seconds, -1);
+        EXPECT_EQ(loss, kSentinel);
+        EXPECT_EQ(grad, kSentinel);
+    }
+}
+
 // n = m = 2^23 with d = 1: 2^46 pairs pass the overflow checks (n·m < 2^63), the similarity matrix
 // would be 2^48 bytes. The materialised plan (forced; the workspace limit set to its maximum) must
 // report OUT_OF_MEMORY and write nothing.

@@ -110,6 +110,65 @@ TEST(Lifetime, HundredThousandCreateComputeDestroyCyclesKeepMemoryFlat) {
 // Sessions with worker threads: the pool's threads are started and joined every cycle.
 TEST(Lifetime, CyclesWithWorkerThreadsKeepMemoryFlat) { expect_flat_memory(3000, 300, 3); }
 
+// Every entry point that takes a session: NULL and destroyed handles are INVALID_SESSION, NULL output
+// parameters INVALID_ARGUMENT naming the parameter, and a failed call writes nothing.
+TEST(Lifetime, EveryHandleCallRefusesNullAndDestroyedSessions) {
+    circleloss_session* live = nullptr;
+    ASSERT_EQ(circleloss_session_create(&live, nullptr), CIRCLELOSS_STATUS_OK);
+    circleloss_session* dead = nullptr;
+    ASSERT_EQ(circleloss_session_create(&dead, nullptr), CIRCLELOSS_STATUS_OK);
+    ASSERT_EQ(circleloss_session_destroy(dead), CIRCLELOSS_STATUS_OK);
+
+    TinyCall call;
+    for (circleloss_session* s : {static_cast<circleloss_session*>(nullptr), dead}) {
+        const std::string expected = s ? "not a live session" : "session must not be NULL";
+        auto refused = [&](circleloss_status status, const char* what) {
+            EXPECT_EQ(status, CIRCLELOSS_STATUS_INVALID_SESSION) << what;
+            EXPECT_NE(std::string(circleloss_last_error()).find(expected), std::string::npos) << what << ": " << circleloss_last_error();
+        };
+        circleloss_backend backend = CIRCLELOSS_BACKEND_AUTO;
+        refused(circleloss_session_backend(&backend, s), "session_backend");
+        EXPECT_EQ(backend, CIRCLELOSS_BACKEND_AUTO);
+        const char* text = nullptr;
+        refused(circleloss_session_fallback_reason(&text, s), "session_fallback_reason");
+        refused(circleloss_session_describe(&text, s), "session_describe");
+        EXPECT_EQ(text, nullptr);
+        int32_t threads = -7;
+        refused(circleloss_session_num_threads(&threads, s), "session_num_threads");
+        EXPECT_EQ(threads, -7);
+        refused(circleloss_forward(&call.fwd, s, &call.options, &call.problem), "forward");
+        refused(circleloss_backward(&call.grad, s, &call.options, &call.problem, call.state.data()), "backward");
+        refused(circleloss_forward_backward(&call.fwd, &call.grad, s, &call.options, &call.problem), "forward_backward");
+        double seconds = -1;
+        refused(circleloss_measure_product_floor(&seconds, s, &call.problem), "measure_product_floor");
+        EXPECT_EQ(seconds, -1);
+        void* pointer = nullptr;
+        refused(circleloss_device_alloc(&pointer, s, 16), "device_alloc");
+        refused(circleloss_device_free(s, nullptr), "device_free");
+        refused(circleloss_device_copy(s, nullptr, nullptr, 0, CIRCLELOSS_COPY_HOST_TO_DEVICE), "device_copy");
+        refused(circleloss_session_synchronize(s), "session_synchronize");
+        if (s) refused(circleloss_session_destroy(s), "session_destroy twice");
+    }
+    EXPECT_EQ(call.loss[0], 0.0f);  // TinyCall's outputs start zeroed: nothing was written
+    for (float g : call.gx) EXPECT_EQ(g, 0.0f);
+
+    auto null_out = [&](circleloss_status status, const char* name) {
+        EXPECT_EQ(status, CIRCLELOSS_STATUS_INVALID_ARGUMENT) << name;
+        EXPECT_NE(std::string(circleloss_last_error()).find(std::string(name) + " must not be NULL"), std::string::npos)
+            << circleloss_last_error();
+    };
+    null_out(circleloss_session_backend(nullptr, live), "out_backend");
+    null_out(circleloss_session_fallback_reason(nullptr, live), "out_reason");
+    null_out(circleloss_session_describe(nullptr, live), "out_description");
+    null_out(circleloss_session_num_threads(nullptr, live), "out_num_threads");
+    null_out(circleloss_measure_product_floor(nullptr, live, &call.problem), "out_seconds");
+    null_out(circleloss_device_alloc(nullptr, live, 16), "out_pointer");
+    // Device memory needs a CUDA session: a CPU session says so (before looking at the copy's kind).
+    EXPECT_EQ(circleloss_device_copy(live, nullptr, nullptr, 8, CIRCLELOSS_COPY_DEVICE_TO_HOST), CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE);
+    EXPECT_NE(std::string(circleloss_last_error()).find("needs a CUDA session"), std::string::npos);
+    EXPECT_EQ(circleloss_session_destroy(live), CIRCLELOSS_STATUS_OK);
+}
+
 // ---- concurrency ----------------------------------------------------------------------------------
 
 // A mix of calls, each with its expected single-threaded result.
