@@ -17,7 +17,11 @@ internal static class Interleaved
     /// <param name="QuietRatio">The median ratio over the quietest third of the rounds (least CPU used by other processes).</param>
     /// <param name="QuietOthersShare">The largest share of the CPUs other processes used in one of those quiet rounds.</param>
     public sealed record Result(string Key, string A, string B, int Rounds, double AMedian, double BMedian, double MedianRatio, double OthersShare,
-        double QuietRatio, double QuietOthersShare);
+        double QuietRatio, double QuietOthersShare)
+    {
+        /// <summary>Per round: A seconds, B seconds, the share of the CPUs other processes used.</summary>
+        public (double A, double B, double Others)[] PerRound { get; init; } = [];
+    }
 
     public static readonly Dictionary<string, Result> Results = new(StringComparer.Ordinal);
 
@@ -58,7 +62,10 @@ internal static class Interleaved
         int quietCount = Math.Max(2, rounds / 3);
         int[] quiet = Enumerable.Range(0, rounds).OrderBy(r => double.IsNaN(roundOthers[r]) ? 1.0 : roundOthers[r]).Take(quietCount).ToArray();
         var result = new Result(key, aName, bName, rounds, Stats.Median(sa), Stats.Median(sb), Stats.Median(ratios), others,
-            Stats.Median(quiet.Select(r => ratios[r]).ToArray()), quiet.Max(r => roundOthers[r]));
+            Stats.Median(quiet.Select(r => ratios[r]).ToArray()), quiet.Max(r => roundOthers[r]))
+        {
+            PerRound = Enumerable.Range(0, rounds).Select(r => (sa[r], sb[r], roundOthers[r])).ToArray(),
+        };
         Results[key] = result;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[interleaved] {key}: {aName} {result.AMedian * 1e3:F3} ms, {bName} {result.BMedian * 1e3:F3} ms, median {bName}/{aName} {result.MedianRatio:F3} over {rounds} rounds ({others * 100:F0} % of the CPUs used by other processes while timed); quietest {quietCount} rounds (others <= {result.QuietOthersShare * 100:F0} %): {result.QuietRatio:F3}"));

@@ -50,7 +50,11 @@ public static class Program
             return 0;
         }
 
-        var environment = new RunEnvironment { Command = command, Start = DateTimeOffset.UtcNow, LoadBefore = LoadAverage() };
+        // (BenchmarkDotNet changes the process priority while it runs: the niceness is read before.)
+        var environment = new RunEnvironment
+        {
+            Command = command, Start = DateTimeOffset.UtcNow, LoadBefore = LoadAverage(), Niceness = Report.Niceness(), Autogroup = Report.Autogroup(),
+        };
         try
         {
             torch.set_num_threads(Workload.Threads);
@@ -213,4 +217,6 @@ internal sealed class RunEnvironment
     public int TorchThreads { get; set; }
     public double BenchmarkSeconds { get; set; }
     public double InterleavedSeconds { get; set; }
+    public string Niceness { get; set; } = "";
+    public string Autogroup { get; set; } = "";
 }

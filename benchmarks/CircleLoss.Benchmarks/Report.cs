@@ -74,7 +74,7 @@ internal sealed class Report
         md.AppendLine(Inv($"- Library: {_environment.Library}"));
         md.AppendLine(Inv($"- TorchSharp: {_environment.Torch}, torch.set_num_threads({Workload.Threads}) → {_environment.TorchThreads} threads"));
         md.AppendLine(Inv($"- Date: {_environment.Start:yyyy-MM-dd HH:mm} UTC; BenchmarkDotNet took {_environment.BenchmarkSeconds / 60:F1} min, the interleaved rounds {_environment.InterleavedSeconds / 60:F1} min; load average before {_environment.LoadBefore}, after {_environment.LoadAfter} (the machine is shared: compare ratios, not absolute times, across runs)"));
-        md.AppendLine(Inv($"- Command: `{_environment.Command}`; process niceness {Niceness()}, {Autogroup()} (benchmarks/run.sh raises the benchmark's priority above the other work on this shared machine; BENCH_NICE=0 leaves it)"));
+        md.AppendLine(Inv($"- Command: `{_environment.Command}`; process niceness {_environment.Niceness}, {_environment.Autogroup} (benchmarks/run.sh raises the benchmark's priority above the other work on this shared machine; BENCH_NICE=0 leaves it)"));
         md.AppendLine();
 
         // ---- targets
@@ -151,10 +151,25 @@ internal sealed class Report
         }
 
         md.AppendLine();
+        md.AppendLine("Interleaved rounds (ms, A / B, and the share of the CPUs other processes used; even rounds run A first, odd rounds B first):");
+        md.AppendLine();
+        foreach (Interleaved.Result r in Interleaved.Results.Values)
+        {
+            md.AppendLine(Inv($"- {r.Key} ({r.A} / {r.B}): ") + string.Join(", ", r.PerRound.Select(p =>
+                string.Create(CultureInfo.InvariantCulture, $"{p.A * 1e3:0.###}/{p.B * 1e3:0.###} ({p.Others * 100:F0} %)"))));
+        }
+
+        md.AppendLine();
         md.AppendLine("## How it runs");
         md.AppendLine();
         md.AppendLine("- Jobs (in-process): `large` = 2 warm-ups, 7 iterations of one invocation (RunStrategy.Monitoring), for steps of");
         md.AppendLine("  0.1 s and more; `medium` = 3 warm-ups, 15 iterations of ~200 ms; `small` = 5 warm-ups, 31 iterations of ~200 ms.");
+        md.AppendLine("- Priority: other people's builds share the 2 cores; `benchmarks/run.sh` starts the benchmark in its own session");
+        md.AppendLine("  (its own scheduler autogroup) with niceness -10 for the autogroup and the process, so their load moves the");
+        md.AppendLine("  timings less (\"others\" above says how much was left). BenchmarkDotNet itself sets the priority while it runs.");
+        md.AppendLine("- Interleaved rounds: after BenchmarkDotNet, each ratio again in alternating rounds (7 for N=4096 vs the floor,");
+        md.AppendLine("  5 for the 1–2 s steps, 15 at N=1024, 41 for the façade), a 300 ms pause after each floor measurement (OpenBLAS's");
+        md.AppendLine("  workers spin for a while after a threaded call; the pause is neither timed nor counted in the load).");
         md.AppendLine("- Data: Gaussian rows normalised to unit length (seeded), labels balanced over the classes in random order, so");
         md.AppendLine("  every row has positives and negatives (TorchSharp's logsumexp over an empty set would give NaN gradients).");
         md.AppendLine("- TorchSharp on Debian bookworm: libLibTorchSharp.so asks for GLIBCXX_3.4.32 only for GCC 13's");
@@ -223,7 +238,7 @@ internal sealed class Report
         return s_lscpu.TryGetValue(key, out string? value) ? value : "?";
     }
 
-    private static string Niceness()
+    internal static string Niceness()
     {
         try
         {
@@ -236,7 +251,7 @@ internal sealed class Report
         }
     }
 
-    private static string Autogroup()
+    internal static string Autogroup()
     {
         try
         {
