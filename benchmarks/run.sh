@@ -56,7 +56,7 @@ if [ $# -eq 0 ]; then
 else
   OUTPUT="${OUTPUT:-$ROOT/$BIN/performance-torchsharp.partial.md}"
 fi
-COMMAND="benchmarks/run.sh${*:+ $*}"
+COMMAND="${BENCH_NICE:+BENCH_NICE=$BENCH_NICE }benchmarks/run.sh${*:+ $*}"
 
 # The machine is shared with other people's builds that often keep both cores busy. Unprioritised, every timing then
 # depends on their load (TorchSharp's OpenMP steps slow down ten times and more), so the benchmark runs in a session

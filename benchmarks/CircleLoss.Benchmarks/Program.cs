@@ -143,12 +143,12 @@ public static class Program
 
     private static void RunInterleaved(Type[] types)
     {
-        int large = Jobs.Quick ? 3 : 7, medium = Jobs.Quick ? 5 : 15, small = Jobs.Quick ? 9 : 41;
+        int large = Jobs.Quick ? 3 : 9, slow = Jobs.Quick ? 3 : 7, medium = Jobs.Quick ? 5 : 21, small = Jobs.Quick ? 9 : 41;
         if (types.Contains(typeof(SelfSimilarity4096)))
         {
             using var w = new Workload(Workload.Self4096, torch: true);
             Interleaved.Run("self-4096/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0), large, 300);
-            Interleaved.Run("self-4096/torch", "library", Interleaved.Timed(() => w.Library(), 0), "TorchSharp", Interleaved.Timed(() => w.Torch(), 0), Jobs.Quick ? 3 : 5);
+            Interleaved.Run("self-4096/torch", "library", Interleaved.Timed(() => w.Library(), 0), "TorchSharp", Interleaved.Timed(() => w.Torch(), 0), slow);
         }
 
         foreach (var (type, spec) in new[] { (typeof(SelfSimilarity1024), Workload.Self1024), (typeof(SelfSimilarity1024Float64), Workload.Self1024F64) })
@@ -170,14 +170,14 @@ public static class Program
         if (types.Contains(typeof(ReferenceMemory262144)))
         {
             using var w = new Workload(Workload.Refs262144);
-            Interleaved.Run("refs-262144/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0), Jobs.Quick ? 3 : 5, 300);
+            Interleaved.Run("refs-262144/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0), slow, 300);
         }
 
         if (types.Contains(typeof(ReferenceMemory16384)))
         {
             using var w = new Workload(Workload.Refs16384, torch: true);
             Interleaved.Run("refs-16384/floor", "floor", Interleaved.Floor(w), "library", Interleaved.Timed(() => w.Library(), 0), large, 300);
-            Interleaved.Run("refs-16384/torch", "library", Interleaved.Timed(() => w.Library(), 0), "TorchSharp", Interleaved.Timed(() => w.Torch(), 0), Jobs.Quick ? 3 : 5);
+            Interleaved.Run("refs-16384/torch", "library", Interleaved.Timed(() => w.Library(), 0), "TorchSharp", Interleaved.Timed(() => w.Torch(), 0), slow);
         }
     }
 

@@ -91,7 +91,7 @@ internal sealed class Report
         md.AppendLine("on its own, one after another), and the median of per-round ratios from alternating rounds of the two sides");
         md.AppendLine("(`interleaved`: both sides see the same load), and the");
         md.AppendLine("median over the third of those rounds in which other processes used the least CPU. \"Others\" is the share of the");
-        md.AppendLine("CPUs that other processes used while the two sides were being timed: the machine is shared, and load slows TorchSharp's OpenMP steps far more than the");
+        md.AppendLine("CPUs that other processes used while the two sides were being timed (including any core our threads left idle): the machine is shared, and load slows TorchSharp's OpenMP steps far more than the");
         md.AppendLine("library's, so the quietest rounds are the fairest TorchSharp ratios. A target is met when every measurement");
         md.AppendLine("meets it, not met when none does, and borderline otherwise.");
         md.AppendLine();
@@ -167,8 +167,8 @@ internal sealed class Report
         md.AppendLine("- Priority: other people's builds share the 2 cores; `benchmarks/run.sh` starts the benchmark in its own session");
         md.AppendLine("  (its own scheduler autogroup) with niceness -10 for the autogroup and the process, so their load moves the");
         md.AppendLine("  timings less (\"others\" above says how much was left). BenchmarkDotNet itself sets the priority while it runs.");
-        md.AppendLine("- Interleaved rounds: after BenchmarkDotNet, each ratio again in alternating rounds (7 for N=4096 vs the floor,");
-        md.AppendLine("  5 for the 1–2 s steps, 15 at N=1024, 41 for the façade), a 300 ms pause after each floor measurement (OpenBLAS's");
+        md.AppendLine("- Interleaved rounds: after BenchmarkDotNet, each ratio again in alternating rounds (9 for N=4096 vs the floor,");
+        md.AppendLine("  7 for the 1–2 s steps, 21 at N=1024, 41 for the façade), a 300 ms pause after each floor measurement (OpenBLAS's");
         md.AppendLine("  workers spin for a while after a threaded call; the pause is neither timed nor counted in the load).");
         md.AppendLine("- Data: Gaussian rows normalised to unit length (seeded), labels balanced over the classes in random order, so");
         md.AppendLine("  every row has positives and negatives (TorchSharp's logsumexp over an empty set would give NaN gradients).");
