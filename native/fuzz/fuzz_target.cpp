@@ -11,7 +11,8 @@
 // The oracle: while building the call the target records every fault it injected together with the
 // status the header documents for it. Then
 //   - no crash, no sanitizer report, no leak;
-//   - no faults  -> the status is OK (OUT_OF_MEMORY is accepted only on the small-workspace session);
+//   - no faults  -> the status is OK (OUT_OF_MEMORY is accepted only on the two sessions with a
+//                   workspace limit);
 //   - faults     -> the status is one of the statuses documented for the injected faults, the message
 //                   is not empty, and every output is bit-for-bit untouched;
 //   - OK         -> nothing left unwritten (outputs are pre-filled with a NaN sentinel), no NaN
@@ -19,8 +20,9 @@
 //                   |x| <= 4, gamma <= 1024, |margin| <= 4, weights and upstream <= 1e6); per-sample
 //                   losses >= 0, mask == (per-sample loss > 0), reduction NONE gives w_i * l_i exactly,
 //                   scalar reductions agree with the per-sample losses, and the same call on a session
-//                   with another thread count gives bitwise identical outputs (as the CPU backend
-//                   promises); forward-then-backward gives the gradients of the combined call.
+//                   with the same plan (materialised or streamed) and another thread count gives
+//                   bitwise identical outputs (as the CPU backend promises); forward-then-backward
+//                   gives the gradients of the combined call.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cinttypes>
@@ -41,11 +43,36 @@ namespace {
 
 // ---- sessions, created once ---------------------------------------------------------------------
 
-constexpr int kSessions = 4;
-constexpr int kSmallWorkspaceSession = 3;
-constexpr uint64_t kSmallWorkspaceBytes = 20000;  // a 64x64 float64 problem does not fit; 8x8 does
-constexpr int kThreads[kSessions] = {1, 2, 3, 1};
+// Sessions 0-2 use the Auto plan (the n×m similarity matrix in memory, for these sizes), 4-5 the
+// streamed plan (tile by tile: CIRCLELOSS_CPU_PLAN=stream at creation). Within each group the thread
+// count differs and results must be bitwise identical. Sessions 3 and 6 have workspace limits that
+// some problems exceed (OUT_OF_MEMORY is then the documented answer): 20,000 bytes hold the matrix of
+// small problems only; 266,800 bytes hold one thread's float32 tile scratch plus the row state for
+// n <= 46, never float64.
+struct SessionSpec {
+    int threads;
+    const char* plan;
+    uint64_t workspace;
+    int group;  // sessions of one group give bitwise identical results; -1: none
+};
+constexpr SessionSpec kSpecs[] = {{1, "auto", 0, 0},      {2, "auto", 0, 0},      {3, "auto", 0, 0},
+                                  {1, "auto", 20000, -1}, {1, "stream", 0, 1},    {3, "stream", 0, 1},
+                                  {1, "stream", 266800, -1}};
+constexpr int kSessions = sizeof kSpecs / sizeof kSpecs[0];
 circleloss_session* g_sessions[kSessions];
+
+bool may_run_out_of_memory(int session) { return kSpecs[session].workspace != 0; }
+
+// Another session of the same group (the next one, cyclically), or -1.
+int same_group_peer(int session) {
+    const int group = kSpecs[session].group;
+    if (group < 0) return -1;
+    for (int k = 1; k < kSessions; ++k) {
+        const int other = (session + k) % kSessions;
+        if (kSpecs[other].group == group) return other;
+    }
+    return -1;
+}
 // CIRCLELOSS_FUZZ_ALLOW_EXTREME_NAN=1: accept NaN outputs when the inputs are outside the sane domain
 // (to look past a known finding; CI leaves it unset).
 bool g_allow_extreme_nan = false;
@@ -85,10 +112,12 @@ void create_sessions() {
         circleloss_session_config config;
         if (circleloss_session_config_init(&config) != CIRCLELOSS_STATUS_OK) fail("session_config_init");
         config.backend = CIRCLELOSS_BACKEND_CPU;
-        config.num_threads = kThreads[i];
-        config.workspace_limit_bytes = i == kSmallWorkspaceSession ? kSmallWorkspaceBytes : 0;
+        config.num_threads = kSpecs[i].threads;
+        config.workspace_limit_bytes = kSpecs[i].workspace;
+        setenv("CIRCLELOSS_CPU_PLAN", kSpecs[i].plan, 1);  // read when the session is created
         if (circleloss_session_create(&g_sessions[i], &config) != CIRCLELOSS_STATUS_OK)
             fail("session_create: %s", circleloss_last_error());
+        unsetenv("CIRCLELOSS_CPU_PLAN");
     }
 }
 
@@ -669,7 +698,7 @@ void run_typed(FuzzedDataProvider& f, int32_t dtype_value, bool dtype_valid) {
     auto check_status = [&](circleloss_status status, StatusSet expected, const char* what) {
         const std::string message = circleloss_last_error();
         if (expected == 0) {
-            const bool oom_ok = session_index == kSmallWorkspaceSession && status == CIRCLELOSS_STATUS_OUT_OF_MEMORY;
+            const bool oom_ok = may_run_out_of_memory(session_index) && status == CIRCLELOSS_STATUS_OUT_OF_MEMORY;
             CHECK(status == CIRCLELOSS_STATUS_OK || oom_ok, "%s: valid call (session %d, n=%" PRId64 " d=%" PRId64
                   " m=%" PRId64 ") returned %s: %s", what, session_index, s.n, s.d, s.m,
                   circleloss_status_name(status), message.c_str());
@@ -742,11 +771,11 @@ void run_typed(FuzzedDataProvider& f, int32_t dtype_value, bool dtype_valid) {
     auto same_bits = [](const std::vector<T>& a, const std::vector<T>& b) {
         return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
     };
-    // The same call on a session with another thread count (same default workspace) must give
-    // bitwise identical outputs.
+    // The same call on a session of the same plan with another thread count must give bitwise
+    // identical outputs.
     auto other_session = [&]() -> circleloss_session* {
-        if (session_index >= 3 || session == nullptr) return nullptr;
-        return g_sessions[(session_index + 1) % 3];
+        const int peer = same_group_peer(session_index);
+        return session == nullptr || peer < 0 ? nullptr : g_sessions[peer];
     };
     auto fresh_copy = [&](Outputs<T>& o2) {
         o2.allocate(out.loss.size(), n, out.gx.size(), out.gr.size());
@@ -817,7 +846,7 @@ void run_typed(FuzzedDataProvider& f, int32_t dtype_value, bool dtype_valid) {
                 break;
             }
             check_gradients_ok(out);
-            if (session_index != kSmallWorkspaceSession) {
+            if (!may_run_out_of_memory(session_index)) {
                 Outputs<T> o2;
                 fresh_copy(o2);
                 CHECK(circleloss_forward_backward(&o2.fwd, &o2.grad, session, op, pp) == CIRCLELOSS_STATUS_OK,
