@@ -1,5 +1,6 @@
 // The C ABI: every exported function checks its arguments, runs inside guard() so that no exception
 // crosses the boundary, and dispatches to the session's backend.
+#include <cstdio>
 #include <string>
 
 #include "circleloss/circleloss.h"
@@ -29,7 +30,7 @@ circleloss_session_config validate_session_config(const circleloss_session_confi
                  std::to_string(sizeof(circleloss_session_config)) +
                  ": initialise the struct with circleloss_session_config_init");
     }
-    const int backend = static_cast<int>(config->backend);
+    const int backend = raw_enum(config->backend);
     if (backend < CIRCLELOSS_BACKEND_AUTO || backend > CIRCLELOSS_BACKEND_CUDA) {
         fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
              "config->backend is not a circleloss_backend value (got " + std::to_string(backend) + ")");
@@ -77,7 +78,7 @@ circleloss_session& cuda_session(circleloss_session* handle) {
 extern "C" {
 
 CIRCLELOSS_API const char* circleloss_status_name(circleloss_status status) {
-    switch (status) {
+    switch (raw_enum(status)) {
         case CIRCLELOSS_STATUS_OK: return "OK";
         case CIRCLELOSS_STATUS_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
         case CIRCLELOSS_STATUS_NON_FINITE_INPUT: return "NON_FINITE_INPUT";
@@ -182,36 +183,38 @@ CIRCLELOSS_API circleloss_status circleloss_session_num_threads(int32_t* out_num
 
 CIRCLELOSS_API circleloss_status circleloss_query_backend(int32_t* out_available, const char** out_detail,
                                                          circleloss_backend backend) {
-    static thread_local std::string detail;
+    // No destructor (see errors.cpp): valid even when called from a static destructor.
+    static thread_local char detail[1024];
     return guard(__func__, [&] {
         require_out(out_available, "out_available");
         require_out(out_detail, "out_detail");
         int32_t available = 0;
-        switch (backend) {
+        std::string text;
+        switch (raw_enum(backend)) {
             case CIRCLELOSS_BACKEND_CPU:
                 available = 1;
-                detail = "CPU: " + std::to_string(cpu::CpuBackend::default_num_threads()) + " hardware thread(s); " +
-                         cpu::CpuBackend::gemm_and_cpu_description();
+                text = "CPU: " + std::to_string(cpu::CpuBackend::default_num_threads()) + " hardware thread(s); " +
+                       cpu::CpuBackend::gemm_and_cpu_description();
                 break;
             case CIRCLELOSS_BACKEND_CUDA: {
                 const CudaProviderStatus& cuda = cuda_provider();
                 available = cuda.api ? 1 : 0;
-                detail = cuda.detail;
+                text = cuda.detail;
                 break;
             }
             case CIRCLELOSS_BACKEND_AUTO: {
                 const CudaProviderStatus& cuda = cuda_provider();
                 available = 1;
-                detail = cuda.api ? "AUTO selects CUDA: " + cuda.detail
-                                  : "AUTO selects the CPU: " + cuda.detail;
+                text = cuda.api ? "AUTO selects CUDA: " + cuda.detail : "AUTO selects the CPU: " + cuda.detail;
                 break;
             }
             default:
                 fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                     "backend is not a circleloss_backend value (got " + std::to_string(static_cast<int>(backend)) + ")");
+                     "backend is not a circleloss_backend value (got " + std::to_string(raw_enum(backend)) + ")");
         }
+        std::snprintf(detail, sizeof detail, "%s", text.c_str());
         *out_available = available;
-        *out_detail = detail.c_str();
+        *out_detail = detail;
     });
 }
 
@@ -322,7 +325,7 @@ CIRCLELOSS_API circleloss_status circleloss_device_copy(circleloss_session* sess
                                                        circleloss_copy_kind kind) {
     return guard(__func__, [&] {
         circleloss_session& s = cuda_session(session);
-        const int k = static_cast<int>(kind);
+        const int k = raw_enum(kind);
         if (k < CIRCLELOSS_COPY_HOST_TO_DEVICE || k > CIRCLELOSS_COPY_DEVICE_TO_DEVICE) {
             fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "kind is not a circleloss_copy_kind value (got " + std::to_string(k) + ")");
         }

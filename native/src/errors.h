@@ -2,6 +2,8 @@
 // into a status and the thread-local message. No exception crosses the ABI.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -23,6 +25,17 @@ private:
 };
 
 [[noreturn]] void fail(circleloss_status status, const std::string& message);
+
+// The int32 value of an enum that came through the C ABI. Callers (C, .NET) may pass any int; in C++
+// merely loading an enum object whose value is outside the enumeration's range is undefined, so the
+// value is copied out as bytes before it is checked.
+template <class E>
+int32_t raw_enum(const E& value) noexcept {
+    static_assert(sizeof(E) == sizeof(int32_t), "the C ABI's enums are int-sized");
+    int32_t v;
+    std::memcpy(&v, &value, sizeof v);
+    return v;
+}
 
 void clear_last_error() noexcept;
 circleloss_status set_last_error(circleloss_status status, const char* message) noexcept;

@@ -110,11 +110,11 @@ ResolvedOptions validate_options(const circleloss_options* options) {
             "options->margin must be finite (got " + format_double(options->margin) + ")");
     require(options->remove_diagonal == 0 || options->remove_diagonal == 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "options->remove_diagonal must be 0 or 1 (got " + std::to_string(options->remove_diagonal) + ")");
-    const int reduction = static_cast<int>(options->reduction);
+    const int reduction = raw_enum(options->reduction);
     require(reduction >= CIRCLELOSS_REDUCTION_NONE && reduction <= CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT,
             CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "options->reduction is not a circleloss_reduction value (got " + std::to_string(reduction) + ")");
-    const int mode = static_cast<int>(options->gradient_mode);
+    const int mode = raw_enum(options->gradient_mode);
     require(mode == CIRCLELOSS_GRADIENT_KERAS || mode == CIRCLELOSS_GRADIENT_PAPER, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "options->gradient_mode is not a circleloss_gradient_mode value (got " + std::to_string(mode) + ")");
     return ResolvedOptions{options->gamma, options->margin, options->remove_diagonal == 1, options->reduction,
@@ -125,10 +125,10 @@ ResolvedProblem validate_problem(const circleloss_problem* problem, const Resolv
                                  bool check_upstream_values) {
     require(problem != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem must not be NULL");
     check_struct_size(problem->struct_size, sizeof(circleloss_problem), "problem");
-    const int dtype = static_cast<int>(problem->dtype);
+    const int dtype = raw_enum(problem->dtype);
     require(dtype == CIRCLELOSS_DTYPE_FLOAT32 || dtype == CIRCLELOSS_DTYPE_FLOAT64, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "problem->dtype is not a circleloss_dtype value (got " + std::to_string(dtype) + ")");
-    const int memory = static_cast<int>(problem->memory);
+    const int memory = raw_enum(problem->memory);
     require(memory == CIRCLELOSS_MEMORY_HOST || memory == CIRCLELOSS_MEMORY_DEVICE, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "problem->memory is not a circleloss_memory value (got " + std::to_string(memory) + ")");
     require(problem->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->reserved0 must be 0");
