@@ -231,9 +231,10 @@ CIRCLELOSS_API circleloss_status circleloss_forward(const circleloss_forward_out
     return guard(__func__, [&] {
         circleloss_session* s = checked_session(session);
         const ResolvedOptions o = validate_options(options);
-        const ResolvedProblem p = validate_problem(problem, o, false);
+        const ResolvedProblem p = validate_problem(problem, o);
         validate_forward_output(output, p);
         require_memory_supported(*s, p);
+        validate_problem_values(p, o, false);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
             call_provider([&](char* e, size_t n) {
                 return s->provider->forward(s->provider_context, output, options, problem, e, n);
@@ -250,10 +251,11 @@ CIRCLELOSS_API circleloss_status circleloss_backward(const circleloss_gradient_o
     return guard(__func__, [&] {
         circleloss_session* s = checked_session(session);
         const ResolvedOptions o = validate_options(options);
-        const ResolvedProblem p = validate_problem(problem, o, true);
+        const ResolvedProblem p = validate_problem(problem, o);
         validate_gradient_output(output, p);
         validate_saved_state(saved_state, p);
         require_memory_supported(*s, p);
+        validate_problem_values(p, o, true);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
             call_provider([&](char* e, size_t n) {
                 return s->provider->backward(s->provider_context, output, options, problem, saved_state, e, n);
@@ -272,10 +274,11 @@ CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_fo
     return guard(__func__, [&] {
         circleloss_session* s = checked_session(session);
         const ResolvedOptions o = validate_options(options);
-        const ResolvedProblem p = validate_problem(problem, o, true);
+        const ResolvedProblem p = validate_problem(problem, o);
         validate_forward_output(forward_output, p);
         validate_gradient_output(gradient_output, p);
         require_memory_supported(*s, p);
+        validate_problem_values(p, o, true);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
             call_provider([&](char* e, size_t n) {
                 return s->provider->forward_backward(s->provider_context, forward_output, gradient_output, options,
@@ -293,8 +296,10 @@ CIRCLELOSS_API circleloss_status circleloss_measure_product_floor(double* out_se
         require_out(out_seconds, "out_seconds");
         circleloss_session* s = checked_session(session);
         circleloss_options defaults = CIRCLELOSS_OPTIONS_INIT;
-        const ResolvedProblem p = validate_problem(problem, validate_options(&defaults), false);
+        const ResolvedOptions o = validate_options(&defaults);
+        const ResolvedProblem p = validate_problem(problem, o);
         require_memory_supported(*s, p);
+        validate_problem_values(p, o, false);
         if (s->backend != CIRCLELOSS_BACKEND_CPU) {
             fail(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE,
                  "the product floor is measured for CPU sessions only; for CUDA use native/gpu/check.sh");

@@ -1,6 +1,8 @@
 #include "validation.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <string>
 
@@ -30,10 +32,12 @@ void check_struct_size(uint32_t actual, size_t expected, const char* name) {
 
 // Finds the first non-finite value of a rows×cols matrix; reports row and column.
 template <class T>
-void check_finite_matrix(const T* data, int64_t rows, int64_t cols, const char* name) {
+double check_finite_matrix(const T* data, int64_t rows, int64_t cols, const char* name) {
+    double largest = 0;
     for (int64_t i = 0; i < rows; ++i) {
         const T* row = data + i * cols;
         for (int64_t j = 0; j < cols; ++j) {
+            largest = std::max(largest, std::fabs(static_cast<double>(row[j])));
             if (!std::isfinite(row[j])) {
                 fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT,
                      std::string("problem->") + name + " has a non-finite value (" +
@@ -42,12 +46,15 @@ void check_finite_matrix(const T* data, int64_t rows, int64_t cols, const char* 
             }
         }
     }
+    return largest;
 }
 
 template <class T>
-void check_weights(const T* w, int64_t n) {
+double check_weights(const T* w, int64_t n) {
+    double largest = 0;
     for (int64_t i = 0; i < n; ++i) {
         const double v = static_cast<double>(w[i]);
+        largest = std::max(largest, v);
         if (!std::isfinite(v)) {
             fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->sample_weights has a non-finite value (" +
                                                          format_double(v) + ") at index " + std::to_string(i));
@@ -57,25 +64,57 @@ void check_weights(const T* w, int64_t n) {
                                                          std::to_string(i) + " is " + format_double(v));
         }
     }
+    return largest;
 }
 
 template <class T>
-void check_upstream(const T* u, int64_t count) {
+double check_upstream(const T* u, int64_t count) {
+    double largest = 0;
     for (int64_t i = 0; i < count; ++i) {
+        largest = std::max(largest, std::fabs(static_cast<double>(u[i])));
         if (!std::isfinite(u[i])) {
             fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->upstream has a non-finite value (" +
                                                          format_double(static_cast<double>(u[i])) +
                                                          ") at index " + std::to_string(i));
         }
     }
+    return largest;
+}
+
+// Finite inputs can still overflow the compute type: embeddings far from unit norm, or a gamma, margin
+// or weight near the type's limit. These bounds cover every intermediate and output (logits, the
+// loss, every gradient element) with a margin; inputs beyond them are refused instead of returning
+// inf or NaN with status OK. Unit-norm embeddings with any sensible gamma are far inside them.
+template <class T>
+void check_magnitudes(const ResolvedProblem& p, const ResolvedOptions& o, double x_max, double r_max, double w_max,
+                      double up_max) {
+    const double limit = static_cast<double>(std::numeric_limits<T>::max()) / 1024.0;
+    const double s_max = static_cast<double>(p.d) * x_max * r_max;  // |<x_i, r_j>| <= d max|x| max|r|
+    const double reach = std::fabs(o.margin) + 2.0 + s_max;        // bounds max(m + d), |m - d|, ...
+    const double logit = o.gamma * reach * reach;
+    const double rows = static_cast<double>(std::max<int64_t>(p.n, 1));
+    const double loss = rows * w_max * (2.0 * logit + std::log(static_cast<double>(p.m) + 1.0) + 1.0);
+    const double gradient = rows * w_max * up_max * 4.0 * o.gamma * reach * std::max(x_max, r_max);
+    const char* type = sizeof(T) == sizeof(float) ? "float32" : "float64";
+    if (!(logit <= limit && loss <= limit && gradient <= limit)) {
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             std::string("problem values too large for ") + type + ": with gamma " + format_double(o.gamma) +
+                 ", margin " + format_double(o.margin) + ", largest |embedding| " + format_double(std::max(x_max, r_max)) +
+                 ", largest sample weight " + format_double(w_max) +
+                 " the logits, loss or gradients could overflow; the embeddings are meant to be L2-normalised" +
+                 (sizeof(T) == sizeof(float) ? " (or use float64)" : ""));
+    }
 }
 
 template <class T>
-void check_values(const ResolvedProblem& p, bool refs_given, bool check_up) {
-    check_finite_matrix(static_cast<const T*>(p.embeddings), p.n, p.d, "embeddings");
-    if (refs_given) check_finite_matrix(static_cast<const T*>(p.ref_embeddings), p.m, p.d, "ref_embeddings");
-    if (p.sample_weights) check_weights(static_cast<const T*>(p.sample_weights), p.n);
-    if (check_up && p.upstream) check_upstream(static_cast<const T*>(p.upstream), p.loss_length);
+void check_values(const ResolvedProblem& p, const ResolvedOptions& o, bool refs_given, bool check_up) {
+    const double x_max = check_finite_matrix(static_cast<const T*>(p.embeddings), p.n, p.d, "embeddings");
+    const double r_max =
+        refs_given ? check_finite_matrix(static_cast<const T*>(p.ref_embeddings), p.m, p.d, "ref_embeddings") : x_max;
+    const double w_max = p.sample_weights ? check_weights(static_cast<const T*>(p.sample_weights), p.n) : 1.0;
+    const double up_max =
+        (check_up && p.upstream) ? check_upstream(static_cast<const T*>(p.upstream), p.loss_length) : 1.0;
+    check_magnitudes<T>(p, o, x_max, r_max, w_max, up_max);
 }
 
 template <class T>
@@ -121,8 +160,7 @@ ResolvedOptions validate_options(const circleloss_options* options) {
                            options->gradient_mode};
 }
 
-ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options,
-                                 bool check_upstream_values) {
+ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options) {
     require(problem != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem must not be NULL");
     check_struct_size(problem->struct_size, sizeof(circleloss_problem), "problem");
     const int dtype = raw_enum(problem->dtype);
@@ -186,14 +224,17 @@ ResolvedProblem validate_problem(const circleloss_problem* problem, const Resolv
                 "problem->embeddings must not be NULL when n > 0");
     }
 
-    if (p.memory == CIRCLELOSS_MEMORY_HOST) {
-        if (p.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
-            check_values<float>(p, has_ref_embeddings, check_upstream_values);
-        } else {
-            check_values<double>(p, has_ref_embeddings, check_upstream_values);
-        }
-    }
     return p;
+}
+
+void validate_problem_values(const ResolvedProblem& p, const ResolvedOptions& options, bool check_upstream_values) {
+    if (p.memory != CIRCLELOSS_MEMORY_HOST) return;  // device values: checked by the provider on the device
+    const bool refs_given = !p.refs_are_queries;
+    if (p.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
+        check_values<float>(p, options, refs_given, check_upstream_values);
+    } else {
+        check_values<double>(p, options, refs_given, check_upstream_values);
+    }
 }
 
 void validate_forward_output(const circleloss_forward_output* output, const ResolvedProblem& problem) {

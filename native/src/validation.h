@@ -37,10 +37,13 @@ struct ResolvedProblem {
 
 ResolvedOptions validate_options(const circleloss_options* options);
 
-// Checks structure, sizes, null pointers and reference consistency; for host memory also the values
-// (finite embeddings, finite non-negative weights; finite upstream when `check_upstream`).
-ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options,
-                                 bool check_upstream);
+// Checks structure, sizes, null pointers and reference consistency (cheap: no array is read).
+ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options);
+
+// For host memory, the values (after every cheap check, outputs included): finite embeddings, finite
+// non-negative weights, finite upstream when `check_upstream`, and magnitudes that cannot overflow the
+// element type.
+void validate_problem_values(const ResolvedProblem& problem, const ResolvedOptions& options, bool check_upstream);
 
 void validate_forward_output(const circleloss_forward_output* output, const ResolvedProblem& problem);
 void validate_gradient_output(const circleloss_gradient_output* output, const ResolvedProblem& problem);

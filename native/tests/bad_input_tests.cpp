@@ -298,3 +298,45 @@ TEST(BadInput, NullOutParameters) {
 }
 
 }  // namespace
+
+namespace {
+
+// Finite inputs whose logits, loss or gradients would overflow the compute type are refused rather
+// than answered with inf or NaN and status OK.
+TEST(BadInput, ValuesTooLargeForTheType) {
+    { Fixture f; f.options.gamma = 1e300; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "too large for float32"); }
+    { Fixture f; f.options.margin = 1e30; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "too large for float32"); }
+    { Fixture f; f.x[3] = 3e18f; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "L2-normalised"); }
+    {
+        Fixture f;
+        f.weights[0] = 3e38f;
+        f.problem.sample_weights = f.weights.data();
+        expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "largest sample weight");
+    }
+    {
+        Fixture f;  // the same magnitude is fine in float64
+        std::vector<double> x(f.x.begin(), f.x.end()), loss(1, kSentinel), gx(8, kSentinel);
+        x[3] = 3e18;
+        f.problem.dtype = CIRCLELOSS_DTYPE_FLOAT64;
+        f.problem.embeddings = x.data();
+        f.fwd.loss = loss.data();
+        f.fwd.per_sample_loss = nullptr;
+        f.fwd.saved_state = nullptr;
+        f.grad.grad_embeddings = gx.data();
+        EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
+        EXPECT_TRUE(std::isfinite(loss[0]));
+        x[3] = 1e300;
+        EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+        EXPECT_NE(std::string(circleloss_last_error()).find("too large for float64"), std::string::npos);
+    }
+}
+
+TEST(BadInput, UnnormalisedButModerateEmbeddingsAreAccepted) {
+    Fixture f;
+    for (float& v : f.x) v *= 255.0f;  // raw pixel-like features
+    ASSERT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
+    EXPECT_TRUE(std::isfinite(f.loss[0]));
+    for (float g : f.gx) EXPECT_TRUE(std::isfinite(g));
+}
+
+}  // namespace

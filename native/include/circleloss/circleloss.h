@@ -64,7 +64,8 @@ extern "C" {
 typedef enum circleloss_status {
     CIRCLELOSS_STATUS_OK = 0,
     /* A null pointer where data is required, a size or option out of range, inconsistent sizes, an
-     * unknown enum value, a negative sample weight. The message names the argument. */
+     * unknown enum value, a negative sample weight, or (host memory) finite values so large that the
+     * logits, loss or gradients could overflow the element type. The message names the argument. */
     CIRCLELOSS_STATUS_INVALID_ARGUMENT = 1,
     /* NaN or infinity in embeddings, sample weights or upstream gradients (the message names the
      * first bad row and column, or index). */

@@ -286,7 +286,7 @@ void write_forward_outputs(const circleloss_forward_output& out, const Problem<T
     for (int64_t i = 0; i < p.n; ++i) {
         const T lp = stats.lp[static_cast<size_t>(i)], ln = stats.ln[static_cast<size_t>(i)];
         const math::RowLoss<T> row = math::row_loss(lp, ln);
-        const T weighted = p.weight(i) * row.loss;
+        const T weighted = p.weight(i) * row.loss;  // reduction NONE's output
         if (per_sample) per_sample[i] = row.loss;
         if (out.mask) out.mask[i] = row.valid ? 1 : 0;
         if (saved) {
@@ -296,7 +296,7 @@ void write_forward_outputs(const circleloss_forward_output& out, const Problem<T
         if (p.reduction == math::kReduceNone) {
             loss[i] = weighted;
         } else if (row.valid) {
-            total += static_cast<double>(weighted);
+            total += static_cast<double>(p.weight(i)) * static_cast<double>(row.loss);
             valid_count += 1;
             valid_weight += static_cast<double>(p.weight(i));
         }

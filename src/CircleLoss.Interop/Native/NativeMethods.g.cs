@@ -29,7 +29,8 @@ internal enum circleloss_status : uint
     CIRCLELOSS_STATUS_OK = 0,
     /// <summary>
     /// A null pointer where data is required, a size or option out of range, inconsistent sizes, an
-    /// unknown enum value, a negative sample weight. The message names the argument.
+    /// unknown enum value, a negative sample weight, or (host memory) finite values so large that the
+    /// logits, loss or gradients could overflow the element type. The message names the argument.
     /// </summary>
     CIRCLELOSS_STATUS_INVALID_ARGUMENT = 1,
     /// <summary>
