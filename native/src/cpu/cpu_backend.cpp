@@ -148,9 +148,9 @@ Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy 
     const uint64_t state_bytes = static_cast<uint64_t>(3 * p.n) * sizeof(T);
     const int participants = threads;  // scratch for every possible participant of any parallel loop
     const uint64_t matrix = static_cast<uint64_t>(p.n) * row_bytes;
-    // The matrix, a row (or two column blocks) of scratch per participant, and for self-similarity the
+    // The matrix, a row (or four column blocks) of scratch per participant, and for self-similarity the
     // per-panel column log-sum-exps.
-    const uint64_t row_scratch = std::max<uint64_t>(row_bytes, 2 * kColumnBlock * sizeof(T));
+    const uint64_t row_scratch = std::max<uint64_t>(row_bytes, 4 * kColumnBlock * sizeof(T));
     const uint64_t panel_partials =
         p.refs_are_queries ? static_cast<uint64_t>(blocks(p.n, kPanelRows) * p.n) * 4 * sizeof(T) : 0;
     const uint64_t materialised = matrix + static_cast<uint64_t>(participants) * row_scratch + state_bytes + panel_partials;
@@ -482,7 +482,7 @@ struct Work {
         : budget(plan_for(p, threads, limit, policy)),
           matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * p.m) * sizeof(T) : 0)),
           scratch(budget.participants, budget.plan == Plan::Materialised
-                                           ? static_cast<size_t>(std::max<int64_t>(p.m, 2 * kColumnBlock))
+                                           ? static_cast<size_t>(std::max<int64_t>(p.m, 4 * kColumnBlock))
                                            : static_cast<size_t>((kRowBlock + 1) * kColumnTile)),
           stats(p.n) {}
     bool materialised() const { return budget.plan == Plan::Materialised; }

@@ -49,9 +49,15 @@ inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s
                                                                       const int32_t* query_labels, const Params<T>& p,
                                                                       T* scratch, math::OnlineLse<T>* positives,
                                                                       math::OnlineLse<T>* negatives) {
+    // Structure-of-arrays scratch (contiguous per quantity, so every loop vectorises).
     T* max_pos = scratch;
     T* max_neg = scratch + cols;
-    for (int64_t j = 0; j < cols; ++j) max_pos[j] = max_neg[j] = math::neg_infinity<T>();
+    T* sum_pos = scratch + 2 * cols;
+    T* sum_neg = scratch + 3 * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+        max_pos[j] = max_neg[j] = math::neg_infinity<T>();
+        sum_pos[j] = sum_neg[j] = T(0);
+    }
     // Pass 1: column maxima, row by row so that every inner loop runs along a contiguous row.
     for (int64_t i = 0; i < rows; ++i) {
         const T* row = s + i * ld;
@@ -64,16 +70,14 @@ inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s
             max_neg[j] = same ? max_neg[j] : math::cl_max(max_neg[j], logit);
         }
     }
-    // Shifts that keep empty sets at exp(-inf) = 0; the sums go where the maxima were read.
-#pragma omp simd
     for (int64_t j = 0; j < cols; ++j) {
         positives[j].max = max_pos[j];
         negatives[j].max = max_neg[j];
+        // Shifts that keep empty sets at exp(-inf) = 0.
         max_pos[j] = max_pos[j] > math::neg_infinity<T>() ? max_pos[j] : T(0);
         max_neg[j] = max_neg[j] > math::neg_infinity<T>() ? max_neg[j] : T(0);
-        positives[j].sum = T(0);
-        negatives[j].sum = T(0);
     }
+    // Pass 2: the shifted sums.
     for (int64_t i = 0; i < rows; ++i) {
         const T* row = s + i * ld;
         const int32_t ref_label = ref_labels[i];
@@ -82,9 +86,13 @@ inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s
             const bool same = query_labels[j] == ref_label;
             const T logit = same ? math::positive_logit(row[j], p) : math::negative_logit(row[j], p);
             const T e = math::pair_exp(logit - (same ? max_pos[j] : max_neg[j]));
-            positives[j].sum += same ? e : T(0);
-            negatives[j].sum += same ? T(0) : e;
+            sum_pos[j] += same ? e : T(0);
+            sum_neg[j] += same ? T(0) : e;
         }
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+        positives[j].sum = sum_pos[j];
+        negatives[j].sum = sum_neg[j];
     }
 }
 

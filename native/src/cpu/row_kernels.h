@@ -29,8 +29,8 @@ void accumulate_row_lse(const RowSegment<double>& row, const math::Params<double
 
 // Column-wise twin of accumulate_row_lse for self-similarity's upper triangle: the block s (rows ×
 // cols, leading dimension ld) seen from its columns as queries (labels query_labels[0..cols)) against
-// its rows as references (labels ref_labels[0..rows)). Merges each column's logits into
-// positives[j] / negatives[j]. The block must not contain the diagonal. `scratch` holds 2 * cols values.
+// its rows as references (labels ref_labels[0..rows)). Writes each column's log-sum-exp state into
+// positives[j] / negatives[j]. The block must not contain the diagonal. `scratch` holds 4 * cols values.
 void accumulate_column_lse(const float* s, int64_t rows, int64_t cols, int64_t ld, const int32_t* ref_labels,
                            const int32_t* query_labels, const math::Params<float>& params, float* scratch,
                            math::OnlineLse<float>* positives, math::OnlineLse<float>* negatives);
