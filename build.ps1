@@ -7,7 +7,8 @@
     Native    configure and build the native library and its tests (CMake, Release)
     Bindings  regenerate the P/Invoke bindings from the C header and fail on any difference
     Build     Native + Bindings + the .NET solution
-    Test      Build, then every test suite (ctest, xunit, Pester); prints "N passed, N failed, N skipped"
+    Test      Build, then every test suite (ctest, xunit, Pester, packaging, reliability: fuzz, sanitizers,
+              valgrind); prints "N passed, N failed, N skipped". CIRCLELOSS_QUICK=1 skips reliability.
     Pack      the NuGet packages and the PowerShell module into artifacts/
     Demo      the main job: `circleloss demo`
     On a fresh machine run it through the repository's local PowerShell tool:
@@ -43,7 +44,8 @@ function Invoke-Checked([string] $Command, [string[]] $Arguments) {
     if ($LASTEXITCODE -ne 0) { throw "$Command $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
 }
 
-$AptPackages = @('cmake', 'g++', 'make', 'libopenblas-pthread-dev', 'libgtest-dev', 'fonts-dejavu-core')
+$AptPackages = @('cmake', 'g++', 'make', 'libopenblas-pthread-dev', 'libgtest-dev', 'fonts-dejavu-core',
+    'clang-14', 'libclang-rt-14-dev', 'valgrind')
 
 # apt-get as root, or through sudo otherwise.
 function Invoke-Apt([string[]] $Arguments) {
@@ -145,6 +147,19 @@ function Invoke-Packaging {
     return ($failed -eq 0)
 }
 
+function Invoke-Reliability {
+    if ($env:CIRCLELOSS_QUICK -eq '1') { Write-Step 'reliability checks skipped (CIRCLELOSS_QUICK=1)'; return $true }
+    Write-Step 'reliability (fuzz, sanitizers, valgrind)'
+    $env:BUILD_DIR = $BuildDir
+    $out = & bash (Join-Path $Root 'native/tools/reliability-ci.sh') 2>&1 | Out-String
+    $rc = $LASTEXITCODE
+    Write-Host $out
+    if ($out -match '(?m)^reliability: (\d+) passed, (\d+) failed') {
+        Add-SummaryLine 'reliability' ([int]$Matches[1]) ([int]$Matches[2]) 0
+    } else { Add-SummaryLine 'reliability' 0 1 0; return $false }
+    return ($rc -eq 0)
+}
+
 function Invoke-Test {
     Invoke-Build
     New-Item -ItemType Directory -Force -Path $BuildDir | Out-Null
@@ -153,6 +168,7 @@ function Invoke-Test {
     $ok = (Invoke-DotnetTests) -and $ok
     $ok = (Invoke-PesterSuite) -and $ok
     $ok = (Invoke-Packaging) -and $ok
+    $ok = (Invoke-Reliability) -and $ok
     Write-Step 'summary'
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($line in Get-Content $Summary | Where-Object { $_ }) {

@@ -4,7 +4,9 @@
 #   native    configure and build the native library and its tests (CMake, Release)
 #   bindings  regenerate the P/Invoke bindings from the C header and fail on any difference
 #   build     native + bindings check + the .NET solution
-#   test      build, then every test suite (ctest, xunit, Pester); prints "N passed, N failed, N skipped"
+#   test      build, then every test suite (ctest, xunit, Pester, packaging, and the reliability
+#             checks: fuzzing, ASan/UBSan, valgrind); prints "N passed, N failed, N skipped".
+#             CIRCLELOSS_QUICK=1 leaves out the reliability checks (about 4 minutes).
 #   pack      the NuGet packages and the PowerShell module into artifacts/
 #   demo      the main job: `circleloss demo` (trains an embedding on the bundled digits)
 # Environment: CONFIGURATION (Release), CIRCLELOSS_CUDA (AUTO|ON|OFF), BUILD_DIR (build).
@@ -21,7 +23,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 log() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the build needs; installed only when missing.
-APT_PACKAGES=(cmake g++ make libopenblas-pthread-dev libgtest-dev fonts-dejavu-core)
+APT_PACKAGES=(cmake g++ make libopenblas-pthread-dev libgtest-dev fonts-dejavu-core
+  clang-14 libclang-rt-14-dev valgrind)
 
 task_deps() {
   local missing=()
@@ -138,6 +141,29 @@ run_packaging() {
   [ "$failed" -eq 0 ]
 }
 
+# Fuzzing (60 s), every native test under ASan + UBSan, a valgrind subset: native/tools/reliability-ci.sh
+# counts each part as a test, plus the sanitizer run's ctest results.
+run_reliability() {
+  if [ "${CIRCLELOSS_QUICK:-0}" = 1 ]; then
+    log "reliability checks skipped (CIRCLELOSS_QUICK=1)"
+    return 0
+  fi
+  log "reliability (fuzz, sanitizers, valgrind)"
+  local out rc
+  set +e
+  out=$(BUILD_DIR="$BUILD_DIR" native/tools/reliability-ci.sh 2>&1)
+  rc=$?
+  set -e
+  echo "$out"
+  local line passed failed
+  line=$(echo "$out" | grep -E '^reliability: [0-9]+ passed, [0-9]+ failed' | tail -1)
+  passed=$(echo "$line" | sed -n -E 's/^reliability: ([0-9]+) passed.*/\1/p')
+  failed=$(echo "$line" | sed -n -E 's/.* ([0-9]+) failed.*/\1/p')
+  if [ -z "$line" ]; then record reliability 0 1 0; return 1; fi
+  record reliability "$passed" "$failed" 0
+  return $rc
+}
+
 task_test() {
   task_build
   mkdir -p "$BUILD_DIR"
@@ -147,6 +173,7 @@ task_test() {
   run_dotnet_tests || status=1
   run_pester || status=1
   run_packaging || status=1
+  run_reliability || status=1
   log "summary"
   local passed=0 failed=0 skipped=0 suite p f s
   while read -r suite p f s; do
