@@ -99,7 +99,9 @@ function Invoke-CTest {
     finally { Pop-Location }
     $out -split "`n" | Where-Object { $_ -notmatch '^\s+(Start|\d+/\d+ Test)' } | Write-Host
     if ($out -match 'tests passed, (\d+) tests failed out of (\d+)') {
-        Add-SummaryLine 'ctest' ([int]$Matches[2] - [int]$Matches[1]) ([int]$Matches[1]) 0
+        $failedCount = [int]$Matches[1]; $totalCount = [int]$Matches[2]
+        $skippedCount = ([regex]::Matches($out, '(?m)^\s+\d+ - .* \(Skipped\)\s*$')).Count
+        Add-SummaryLine 'ctest' ($totalCount - $failedCount - $skippedCount) $failedCount $skippedCount
     } else { Add-SummaryLine 'ctest' 0 1 0; return $false }
     return ($rc -eq 0)
 }
@@ -113,7 +115,8 @@ function Invoke-DotnetTests {
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($trx in Get-ChildItem -Path $trxDir -Filter '*.trx' -ErrorAction SilentlyContinue) {
         $counters = ([xml](Get-Content -Raw $trx.FullName)).TestRun.ResultSummary.Counters
-        $passed += [int]$counters.passed; $failed += [int]$counters.failed; $skipped += [int]$counters.notExecuted
+        $passed += [int]$counters.passed; $failed += [int]$counters.failed
+        $skipped += [int]$counters.total - [int]$counters.passed - [int]$counters.failed  # skipped: in total only
     }
     if ($rc -ne 0 -and $failed -eq 0) { $failed = 1 }
     Add-SummaryLine 'xunit' $passed $failed $skipped

@@ -82,7 +82,9 @@ run_ctest() {
   total=$(echo "$out" | sed -n -E 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' | tail -1)
   failed=$(echo "$out" | sed -n -E 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' | tail -1)
   if [ -z "$total" ]; then record ctest 0 1 0; return 1; fi
-  record ctest $((total - failed)) "$failed" 0
+  local skipped
+  skipped=$(echo "$out" | grep -c -E '^\s+[0-9]+ - .* \(Skipped\)$' || true)
+  record ctest $((total - failed - skipped)) "$failed" "$skipped"
   return $rc
 }
 
@@ -101,9 +103,13 @@ run_dotnet_tests() {
     [ -f "$f" ] || continue
     local counters
     counters=$(grep -o '<Counters [^>]*>' "$f" | head -1)
-    passed=$((passed + $(echo "$counters" | sed -n -E 's/.* passed="([0-9]+)".*/\1/p')))
-    failed=$((failed + $(echo "$counters" | sed -n -E 's/.* failed="([0-9]+)".*/\1/p')))
-    skipped=$((skipped + $(echo "$counters" | sed -n -E 's/.* notExecuted="([0-9]+)".*/\1/p')))
+    local t p f
+    t=$(echo "$counters" | sed -n -E 's/.* total="([0-9]+)".*/\1/p')
+    p=$(echo "$counters" | sed -n -E 's/.* passed="([0-9]+)".*/\1/p')
+    f=$(echo "$counters" | sed -n -E 's/.* failed="([0-9]+)".*/\1/p')
+    passed=$((passed + p))
+    failed=$((failed + f))
+    skipped=$((skipped + t - p - f))  # skipped tests are counted in total only
   done
   if [ $rc -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
   record xunit "$passed" "$failed" "$skipped"
