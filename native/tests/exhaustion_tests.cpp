@@ -35,18 +35,6 @@ using namespace testing_support;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
 bool host_exhaustion_testable(std::string* why) {
     if (kAddressSanitizer) {
         *why = "AddressSanitizer aborts on an operator new it cannot satisfy instead of throwing";

@@ -20,18 +20,6 @@ using namespace testing_support;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
 // Resident set size in bytes, from /proc/self/statm (second field, in pages).
 long resident_bytes() {
     FILE* f = std::fopen("/proc/self/statm", "r");

@@ -347,13 +347,9 @@ std::vector<double> direct_gradient_row(const Case& c, int64_t i, const std::vec
 // uses ±1 (s exactly ±1); D = 2 puts the 20000 rows on 2000 directions 2π/2000 apart (1 - s >= 4.9e-6
 // between directions) with one label per direction, so the exact duplicates are positives, whose
 // Keras slope -2·gamma·(1 - s) is continuous at 1.
-#if defined(__SANITIZE_ADDRESS__)
 // AddressSanitizer runs this ~7x slower (the row kernels do not vectorise there): 9000 rows keep it to
-// seconds and still stream (the float32 matrix, 324 MB, is over the 256 MiB materialisation limit).
-constexpr int64_t kHugeN = 9000;
-#else
-constexpr int64_t kHugeN = 20000;
-#endif
+// seconds and still stream (the float32 matrix, 324 MB, is over the 64 MiB materialisation limit).
+constexpr int64_t kHugeN = kAddressSanitizer ? 9000 : 20000;
 
 void huge_n_case(int64_t d, bool backward) {
     std::mt19937_64 rng(139 + static_cast<uint64_t>(d));

@@ -13,6 +13,20 @@
 
 namespace testing_support {
 
+// Whether this build runs under AddressSanitizer (GCC defines the macro, clang has the feature test):
+// its allocator aborts instead of failing, and it slows large tests down.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 // ---- JSON ----------------------------------------------------------------------------------------
 struct Json {
     enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
