@@ -6,7 +6,7 @@ namespace CircleLoss.Benchmarks;
 
 /// <summary>
 /// Circle Loss written as a C# user would with TorchSharp: Keras 3's <c>keras.losses.circle</c> transcribed op for op
-/// (DESIGN.md section 1), then Keras's <c>sum_over_batch_size</c> reduction with the <c>loss &gt; 0</c> output mask,
+/// (docs/design.md section 1), then Keras's <c>sum_over_batch_size</c> reduction with the <c>loss &gt; 0</c> output mask,
 /// and autograd for the gradients.
 /// </summary>
 internal static class TorchCircle

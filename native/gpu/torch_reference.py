@@ -1,4 +1,4 @@
-"""PyTorch reference for the circle loss (DESIGN.md section 1), for the GPU check.
+"""PyTorch reference for the circle loss (docs/design.md section 1), for the GPU check.
 
 Two jobs, on the benchmark problems that gpu_check dumped (inputs and the provider's outputs):
 1. Timing: the loss written the way a PyTorch user would (dense N×M tensors, autograd for the

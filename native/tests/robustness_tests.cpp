@@ -39,7 +39,7 @@ struct Tolerances {
     bool compare_gradients = true;
 };
 
-// The output mask is `l_i > 0` evaluated in the compute precision (DESIGN.md, as Keras): a row whose
+// The output mask is `l_i > 0` evaluated in the compute precision (docs/design.md section 1.4, as Keras): a row whose
 // float64 loss is below float32's smallest denormal (e^z with z < -103.9, which gamma = 1024 and
 // margin 0.99 reach) is 0 in float32 and leaves the mask there. Such a row contributes nothing
 // measurable itself, but it changes the divisor of the mean reductions. So the float32 expectation is

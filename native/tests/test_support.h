@@ -69,7 +69,7 @@ Case golden_case(const Json& root);
 Expected golden_expected(const Json& root, const char* mode);  // "keras" or "paper"
 circleloss_reduction reduction_from_name(const std::string& name);
 
-// Straightforward O(n·m·d) float64 implementation of DESIGN.md section 1.
+// Straightforward O(n·m·d) float64 implementation of docs/design.md section 1.
 Expected reference(const Case& c, circleloss_gradient_mode mode);
 
 // Random normalised case with `classes` labels.

@@ -26,7 +26,7 @@ internal sealed record ReferenceProblem(
 internal sealed record ReferenceResult(double[] Loss, double[] PerSampleLoss, bool[] Mask, double[] GradEmbeddings, double[]? GradRefEmbeddings);
 
 /// <summary>
-/// A straightforward float64 implementation of the contract (DESIGN.md section 1), written from the formulas
+/// A straightforward float64 implementation of the contract (docs/design.md section 1), written from the formulas
 /// with plain O(N·M·D) loops and no shared code with the native library.
 /// </summary>
 internal static class CircleReference
