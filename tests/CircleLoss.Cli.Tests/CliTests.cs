@@ -200,6 +200,56 @@ public class CliTests
         Assert.Contains(CircleLossLibrary.QueryBackend(Backend.Cuda).Detail, run.Console, StringComparison.Ordinal);
     }
 
+    private static readonly (string Name, string Value)[] InfoRows =
+    [
+        ("native library", "1.2.3 (bindings 1.2.3)"),
+        ("library path", "/" + string.Join('/', Enumerable.Repeat("a-rather-long-folder-name", 6)) + "/libcircleloss.so"),
+        ("CUDA backend", "unavailable: no CUDA device found (the driver reports none)"),
+    ];
+
+    [Theory]
+    [InlineData(80)]
+    [InlineData(200)]
+    public void Info_redirected_prints_every_value_whole_on_one_line(int width)
+    {
+        Assert.True(InfoRows[1].Value.Length > 100);
+        var console = new CapturedConsole(width: width);
+
+        InfoCommand.Render(console.Console, InfoRows);
+
+        string[] lines = console.Text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(InfoRows.Select(r => $"{r.Name}: {r.Value}"), lines);
+    }
+
+    [Fact]
+    public void Info_on_a_narrow_terminal_prints_lines_instead_of_a_wrapped_table()
+    {
+        var console = new CapturedConsole(interactive: true, terminal: true, width: 40);
+
+        InfoCommand.Render(console.Console, InfoRows);
+
+        string[] lines = console.Text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains($"library path: {InfoRows[1].Value}", lines);
+    }
+
+    [Fact]
+    public void Info_on_a_wide_terminal_prints_a_table()
+    {
+        var console = new CapturedConsole(terminal: true, width: 250);
+
+        InfoCommand.Render(console.Console, InfoRows);
+
+        string[] lines = console.Text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(InfoRows.Length, lines.Length);
+        // Names padded to one column, each value whole on its row.
+        int column = lines[0].IndexOf(InfoRows[0].Value, StringComparison.Ordinal);
+        Assert.All(InfoRows.Zip(lines), pair =>
+        {
+            Assert.StartsWith(pair.First.Name, pair.Second, StringComparison.Ordinal);
+            Assert.Equal(column, pair.Second.IndexOf(pair.First.Value, StringComparison.Ordinal));
+        });
+    }
+
     [Fact]
     public void Bench_times_both_modes()
     {

@@ -9,16 +9,35 @@ internal sealed class CapturedConsole
 {
     private readonly StringWriter _writer = new();
 
-    public CapturedConsole(bool interactive = false)
+    /// <param name="interactive">ANSI, colours and interaction, as on a terminal.</param>
+    /// <param name="terminal">Whether the output claims to be a terminal (a redirected stream does not).</param>
+    /// <param name="width">The console's width in columns.</param>
+    public CapturedConsole(bool interactive = false, bool terminal = false, int width = 200)
     {
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = interactive ? AnsiSupport.Yes : AnsiSupport.No,
             ColorSystem = interactive ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
             Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(_writer),
+            Out = terminal ? new TerminalOutput(_writer, width) : new AnsiConsoleOutput(_writer),
         });
-        Console.Profile.Width = 200;
+        Console.Profile.Width = width;
+    }
+
+    /// <summary>An output that says it is a terminal of a given width.</summary>
+    private sealed class TerminalOutput(TextWriter writer, int width) : IAnsiConsoleOutput
+    {
+        public TextWriter Writer { get; } = writer;
+
+        public bool IsTerminal => true;
+
+        public int Width { get; } = width;
+
+        public int Height => 24;
+
+        public void SetEncoding(System.Text.Encoding encoding)
+        {
+        }
     }
 
     public IAnsiConsole Console { get; }

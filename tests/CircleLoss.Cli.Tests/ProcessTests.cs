@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using Xunit;
 
 namespace CircleLoss.Cli.Tests;
@@ -67,6 +68,24 @@ public class ProcessTests
         Assert.StartsWith("circleloss: ", error, StringComparison.Ordinal);
         Assert.Contains("/nonexistent/libcircleloss.so", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_redirected_prints_a_library_path_over_100_characters_whole()
+    {
+        CircleLoss.Interop.CircleLossLibrary.Initialize();
+        using var temp = new TempDirectory();
+        string folder = Path.Combine(temp.Path, string.Join('/', Enumerable.Repeat("a-long-folder-name-for-the-native-library", 3)));
+        Directory.CreateDirectory(folder);
+        string library = Path.Combine(folder, Path.GetFileName(CircleLoss.Interop.CircleLossLibrary.LibraryPath));
+        File.Copy(CircleLoss.Interop.CircleLossLibrary.LibraryPath, library);
+        Assert.True(library.Length > 100);
+
+        (int code, string output, string error) = RunToolWith(library, "info");
+
+        Assert.True(code == 0, error);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains($"library path: {library}", lines);
     }
 
     [Fact]

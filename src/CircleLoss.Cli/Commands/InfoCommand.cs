@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
 using System.CommandLine;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -24,41 +27,69 @@ internal static class InfoCommand
 
     internal static void Run(IAnsiConsole console)
     {
-        var grid = new Grid();
-        grid.AddColumn(new GridColumn().NoWrap().PadRight(2));
-        grid.AddColumn();
-
+        var rows = new List<(string Name, string Value)>();
         string toolVersion = typeof(InfoCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?";
         int plus = toolVersion.IndexOf('+', StringComparison.Ordinal);
-        Add(grid, "circleloss", plus < 0 ? toolVersion : toolVersion[..plus]);
-        Add(grid, "runtime", $"{RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture}), {Environment.ProcessorCount} hardware threads");
+        rows.Add(("circleloss", plus < 0 ? toolVersion : toolVersion[..plus]));
+        rows.Add(("runtime", $"{RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture}), {Environment.ProcessorCount} hardware threads"));
 
         // Loading the library throws CircleLossNativeLibraryException with every path tried: CliApp reports it.
         CircleLossLibrary.Initialize();
-        Add(grid, "native library", $"{CircleLossLibrary.VersionString} (bindings {CircleLossLibrary.BindingsVersion})");
-        Add(grid, "library path", CircleLossLibrary.LibraryPath);
+        rows.Add(("native library", $"{CircleLossLibrary.VersionString} (bindings {CircleLossLibrary.BindingsVersion})"));
+        rows.Add(("library path", CircleLossLibrary.LibraryPath));
 
         BackendAvailability cpu = CircleLossLibrary.QueryBackend(Backend.Cpu);
-        Add(grid, "CPU backend", (cpu.IsAvailable ? "available: " : "unavailable: ") + cpu.Detail);
+        rows.Add(("CPU backend", (cpu.IsAvailable ? "available: " : "unavailable: ") + cpu.Detail));
         if (cpu.IsAvailable)
         {
             using var session = new Circle(new CircleOptions { Backend = Backend.Cpu });
-            Add(grid, "CPU threads", $"{session.ThreadCount} by default (CircleOptions.ThreadCount = 0: one per hardware thread); {session.Description}");
+            rows.Add(("CPU threads", $"{session.ThreadCount} by default (CircleOptions.ThreadCount = 0: one per hardware thread); {session.Description}"));
         }
 
         BackendAvailability cuda = CircleLossLibrary.QueryBackend(Backend.Cuda);
-        Add(grid, "CUDA backend", (cuda.IsAvailable ? "available: " : "unavailable: ") + cuda.Detail);
+        rows.Add(("CUDA backend", (cuda.IsAvailable ? "available: " : "unavailable: ") + cuda.Detail));
 
         using (var auto = new Circle(new CircleOptions { Backend = Backend.Auto }))
         {
-            Add(grid, "auto chooses", auto.Backend.ToString().ToUpperInvariant() + (auto.FallbackReason is null ? string.Empty : $" (fallback: {auto.FallbackReason})"));
+            rows.Add(("auto chooses", auto.Backend.ToString().ToUpperInvariant() + (auto.FallbackReason is null ? string.Empty : $" (fallback: {auto.FallbackReason})")));
         }
 
         string? overridePath = Environment.GetEnvironmentVariable(CircleLossLibrary.NativeLibraryPathVariable);
-        Add(grid, CircleLossLibrary.NativeLibraryPathVariable, string.IsNullOrEmpty(overridePath) ? "(not set)" : overridePath);
-        console.Write(grid);
+        rows.Add((CircleLossLibrary.NativeLibraryPathVariable, string.IsNullOrEmpty(overridePath) ? "(not set)" : overridePath));
+        Render(console, rows);
     }
 
-    private static void Add(Grid grid, string name, string value) =>
-        grid.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value));
+    /// <summary>
+    /// A two-column table on a terminal wide enough for every row; otherwise (output redirected to a file or
+    /// a pipe, or a narrow terminal) one <c>name: value</c> line per row, written past the console's
+    /// wrapping, so that a path or message copied out of a log is whole.
+    /// </summary>
+    internal static void Render(IAnsiConsole console, IReadOnlyList<(string Name, string Value)> rows)
+    {
+        int nameWidth = rows.Max(r => r.Name.Length);
+        bool fits = rows.All(r => nameWidth + NameGap + r.Value.Length <= console.Profile.Width);
+        if (console.Profile.Out.IsTerminal && fits)
+        {
+            var grid = new Grid();
+            grid.AddColumn(new GridColumn().NoWrap().PadRight(NameGap));
+            grid.AddColumn(new GridColumn().NoWrap());
+            foreach ((string name, string value) in rows)
+            {
+                grid.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value));
+            }
+
+            console.Write(grid);
+            return;
+        }
+
+        TextWriter writer = console.Profile.Out.Writer;
+        foreach ((string name, string value) in rows)
+        {
+            writer.WriteLine($"{name}: {value}");
+        }
+
+        writer.Flush();
+    }
+
+    private const int NameGap = 2;
 }
