@@ -753,6 +753,20 @@ void run_error_checks(circleloss_session* gpu) {
         check(o.status == CIRCLELOSS_STATUS_INVALID_ARGUMENT && o.message.find("42") != std::string::npos,
               std::string("negative device weight: got ") + circleloss_status_name(o.status) + ": " + o.message);
     }
+    {
+        // Options valid as doubles but not in float32 (issue 12) are refused for device memory too.
+        Case tiny_gamma = c;
+        tiny_gamma.gamma = 4.9406564584124654e-324;
+        RunConfig device;
+        device.memory = CIRCLELOSS_MEMORY_DEVICE;
+        const Outputs refused = run(gpu, tiny_gamma, device);
+        check(refused.status == CIRCLELOSS_STATUS_INVALID_ARGUMENT &&
+                  refused.message.find("options->gamma (4.9406564584124654e-324) is zero in float32") != std::string::npos,
+              std::string("gamma 5e-324 on device float32: got ") + circleloss_status_name(refused.status) + ": " +
+                  refused.message);
+        std::fprintf(g_log, "device gamma 5e-324 (float32): %s: %s\n", circleloss_status_name(refused.status),
+                     refused.message.c_str());
+    }
     Session tiny(CIRCLELOSS_BACKEND_CUDA, 4096);
     RunConfig rc;
     const Outputs o = run(tiny.s, c, rc);

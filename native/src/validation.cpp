@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "errors.h"
@@ -81,27 +82,72 @@ double check_upstream(const T* u, int64_t count) {
     return largest;
 }
 
+template <class T>
+const char* type_name() {
+    return sizeof(T) == sizeof(float) ? "float32" : "float64";
+}
+
 // Finite inputs can still overflow the compute type: embeddings far from unit norm, or a gamma, margin
-// or weight near the type's limit. These bounds cover every intermediate and output (logits, the
-// loss, every gradient element) with a margin; inputs beyond them are refused instead of returning
-// inf or NaN with status OK. Unit-norm embeddings with any sensible gamma are far inside them.
+// or weight near the type's limit. These bounds cover every intermediate (the similarities and the
+// squared distances as well as the logits) and every output (the loss, every gradient element) with a
+// margin, for the gamma and margin as the call computes with them (rounded to T). `s_max` bounds
+// |<x_i, r_j>|, `e_max` |x| and |r|. Unit-norm embeddings with any sensible gamma are far inside.
+template <class T>
+bool magnitudes_fit(const ResolvedOptions& o, int64_t n, int64_t m, double s_max, double e_max, double w_max,
+                    double up_max) {
+    const double limit = static_cast<double>(std::numeric_limits<T>::max()) / 1024.0;
+    const double gamma = static_cast<double>(static_cast<T>(o.gamma));
+    const double reach = std::fabs(static_cast<double>(static_cast<T>(o.margin))) + 2.0 + s_max;  // bounds |m ± d|, ...
+    const double logit = gamma * reach * reach;
+    const double rows = static_cast<double>(std::max<int64_t>(n, 1));
+    const double loss = rows * w_max * (2.0 * logit + std::log(static_cast<double>(m) + 1.0) + 1.0);
+    const double gradient = rows * w_max * up_max * 4.0 * gamma * reach * e_max;
+    return reach * reach <= limit && logit <= limit && loss <= limit && gradient <= limit;
+}
+
+// Options valid in the precision the call computes in: gamma a normal number of T (not rounded to zero,
+// a denormal or infinity), margin 0 or a normal number of T, and both small enough that no logit, loss
+// or gradient can overflow T for unit-norm embeddings, unit weights and a unit upstream (host values
+// are then checked against the same bound with their actual magnitudes; device values cannot be read).
+template <class T>
+void check_options_in_type(const ResolvedOptions& o, int64_t n, int64_t m) {
+    const auto representable = [](double value, const char* name) {
+        const T t = static_cast<T>(value);
+        if (std::isnormal(t)) return;
+        const char* what = t == T(0) ? "zero" : std::isinf(t) ? "infinite" : "denormal";
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             std::string("options->") + name + " (" + format_double(value) + ") is " + what + " in " + type_name<T>() +
+                 ", the precision of this call: it must be " + (std::strcmp(name, "margin") == 0 ? "0 or " : "") +
+                 "a normal " + type_name<T>() + " number, between " +
+                 format_double(static_cast<double>(std::numeric_limits<T>::min())) + " and " +
+                 format_double(static_cast<double>(std::numeric_limits<T>::max())) + " in magnitude");
+    };
+    representable(o.gamma, "gamma");
+    if (o.margin != 0) representable(o.margin, "margin");
+    if (!magnitudes_fit<T>(o, n, m, 1.0, 1.0, 1.0, 1.0)) {
+        // Name the option that is out of range: margin when gamma alone (with margin 0) would fit.
+        ResolvedOptions gamma_alone = o;
+        gamma_alone.margin = 0;
+        const bool margin_at_fault = magnitudes_fit<T>(gamma_alone, n, m, 1.0, 1.0, 1.0, 1.0);
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             std::string("options->") + (margin_at_fault ? "margin" : "gamma") + " is too large for " + type_name<T>() +
+                 ": with gamma " + format_double(o.gamma) + " and margin " + format_double(o.margin) +
+                 " the logits, loss or gradients could overflow even for unit-norm embeddings" +
+                 (sizeof(T) == sizeof(float) ? " (or use float64)" : ""));
+    }
+}
+
 template <class T>
 void check_magnitudes(const ResolvedProblem& p, const ResolvedOptions& o, double x_max, double r_max, double w_max,
                       double up_max) {
-    const double limit = static_cast<double>(std::numeric_limits<T>::max()) / 1024.0;
     const double s_max = static_cast<double>(p.d) * x_max * r_max;  // |<x_i, r_j>| <= d max|x| max|r|
-    const double reach = std::fabs(o.margin) + 2.0 + s_max;        // bounds max(m + d), |m - d|, ...
-    const double logit = o.gamma * reach * reach;
-    const double rows = static_cast<double>(std::max<int64_t>(p.n, 1));
-    const double loss = rows * w_max * (2.0 * logit + std::log(static_cast<double>(p.m) + 1.0) + 1.0);
-    const double gradient = rows * w_max * up_max * 4.0 * o.gamma * reach * std::max(x_max, r_max);
-    const char* type = sizeof(T) == sizeof(float) ? "float32" : "float64";
-    if (!(logit <= limit && loss <= limit && gradient <= limit)) {
+    if (!magnitudes_fit<T>(o, p.n, p.m, s_max, std::max(x_max, r_max), w_max, up_max)) {
         fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             std::string("problem values too large for ") + type + ": with gamma " + format_double(o.gamma) +
+             std::string("problem values too large for ") + type_name<T>() + ": with gamma " + format_double(o.gamma) +
                  ", margin " + format_double(o.margin) + ", largest |embedding| " + format_double(std::max(x_max, r_max)) +
                  ", largest sample weight " + format_double(w_max) +
-                 " the logits, loss or gradients could overflow; the embeddings are meant to be L2-normalised" +
+                 " the similarities, logits, loss or gradients could overflow; the embeddings are meant to be "
+                 "L2-normalised" +
                  (sizeof(T) == sizeof(float) ? " (or use float64)" : ""));
     }
 }
@@ -223,11 +269,16 @@ ResolvedProblem validate_problem(const circleloss_problem* problem, const Resolv
         require(problem->embeddings != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
                 "problem->embeddings must not be NULL when n > 0");
     }
-
     return p;
 }
 
 void validate_problem_values(const ResolvedProblem& p, const ResolvedOptions& options, bool check_upstream_values) {
+    // The options in the precision of the call, for host and device memory alike.
+    if (p.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
+        check_options_in_type<float>(options, p.n, p.m);
+    } else {
+        check_options_in_type<double>(options, p.n, p.m);
+    }
     if (p.memory != CIRCLELOSS_MEMORY_HOST) return;  // device values: checked by the provider on the device
     const bool refs_given = !p.refs_are_queries;
     if (p.dtype == CIRCLELOSS_DTYPE_FLOAT32) {

@@ -40,9 +40,10 @@ ResolvedOptions validate_options(const circleloss_options* options);
 // Checks structure, sizes, null pointers and reference consistency (cheap: no array is read).
 ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options);
 
-// For host memory, the values (after every cheap check, outputs included): finite embeddings, finite
-// non-negative weights, finite upstream when `check_upstream`, and magnitudes that cannot overflow the
-// element type.
+// After every cheap check, outputs included: the options in the element type of the call (gamma and a
+// non-zero margin normal numbers of it, no overflow for unit-norm embeddings; host and device memory),
+// then for host memory the values: finite embeddings, finite non-negative weights, finite upstream when
+// `check_upstream`, and magnitudes that cannot overflow the element type.
 void validate_problem_values(const ResolvedProblem& problem, const ResolvedOptions& options, bool check_upstream);
 
 void validate_forward_output(const circleloss_forward_output* output, const ResolvedProblem& problem);

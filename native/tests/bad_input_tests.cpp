@@ -304,7 +304,7 @@ namespace {
 // Finite inputs whose logits, loss or gradients would overflow the compute type are refused rather
 // than answered with inf or NaN and status OK.
 TEST(BadInput, ValuesTooLargeForTheType) {
-    { Fixture f; f.options.gamma = 1e300; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "too large for float32"); }
+    { Fixture f; f.options.gamma = 1e300; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->gamma (1.0000000000000001e+300) is infinite in float32"); }
     { Fixture f; f.options.margin = 1e30; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "too large for float32"); }
     { Fixture f; f.x[3] = 3e18f; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "L2-normalised"); }
     {
@@ -329,6 +329,56 @@ TEST(BadInput, ValuesTooLargeForTheType) {
         EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
         EXPECT_NE(std::string(circleloss_last_error()).find("too large for float64"), std::string::npos);
     }
+}
+
+// Options must be valid in the precision the call computes in (issue 12): the fuzzer found gamma 5e-324
+// (0 in float32) with huge embeddings giving NaN and status OK.
+TEST(BadInput, OptionsThatAreNotNormalNumbersOfTheType) {
+    { Fixture f; f.options.gamma = 4.9406564584124654e-324; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->gamma (4.9406564584124654e-324) is zero in float32"); }
+    { Fixture f; f.options.gamma = 1e-40; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->gamma (9.9999999999999993e-41) is denormal in float32"); }
+    { Fixture f; f.options.gamma = 1e39; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->gamma (9.9999999999999994e+38) is infinite in float32"); }
+    { Fixture f; f.options.margin = 1e-40; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->margin (9.9999999999999993e-41) is denormal in float32"); }
+    { Fixture f; f.options.margin = -1e-300; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->margin (-1e-300) is zero in float32"); }
+    { Fixture f; f.options.margin = 1e39; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->margin (9.9999999999999994e+38) is infinite in float32"); }
+    // Overflow through the options alone names the option, whatever the values (device memory too).
+    { Fixture f; f.options.gamma = 1e35; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->gamma is too large for float32"); }
+    { Fixture f; f.options.margin = 1e18; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->margin is too large for float32"); }
+    // Device memory runs the same check (validate_problem_values, before the host-only value scans):
+    // native/gpu/check.sh tests it on a GPU ("device gamma 5e-324").
+    { Fixture f; f.options.gamma = 1e-45; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->gamma (9.9999999999999998e-46) is denormal in float32"); }
+    {
+        Fixture f;  // margin 0 is valid; the smallest normal gamma of float32 too
+        f.options.margin = 0;
+        f.options.gamma = static_cast<double>(std::numeric_limits<float>::min());
+        ASSERT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
+        EXPECT_TRUE(std::isfinite(f.loss[0]));
+    }
+    {
+        Fixture f;  // float64: the same tiny values are normal there; 5e-324 is denormal
+        std::vector<double> x(f.x.begin(), f.x.end()), loss(1, kSentinel), gx(8, kSentinel);
+        f.problem.dtype = CIRCLELOSS_DTYPE_FLOAT64;
+        f.problem.embeddings = x.data();
+        f.fwd.loss = loss.data();
+        f.fwd.per_sample_loss = nullptr;
+        f.fwd.saved_state = nullptr;
+        f.grad.grad_embeddings = gx.data();
+        f.options.gamma = 1e-40;
+        f.options.margin = 1e-40;
+        EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
+        EXPECT_TRUE(std::isfinite(loss[0]));
+        f.options.gamma = 4.9406564584124654e-324;
+        EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+        EXPECT_NE(std::string(circleloss_last_error()).find("options->gamma (4.9406564584124654e-324) is denormal in float64"), std::string::npos)
+            << circleloss_last_error();
+    }
+}
+
+// The fuzz finding itself: a normal but tiny gamma no longer hides similarities that overflow float32.
+TEST(BadInput, HugeEmbeddingsWithATinyGammaAreRefused) {
+    Fixture f;
+    f.options.gamma = 1e-30;
+    for (float& v : f.x) v *= 1e30f;
+    expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "too large for float32");
 }
 
 TEST(BadInput, UnnormalisedButModerateEmbeddingsAreAccepted) {

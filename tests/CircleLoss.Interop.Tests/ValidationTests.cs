@@ -246,6 +246,25 @@ public sealed class ValidationTests : IDisposable
         Assert.Contains("num_threads", e.NativeMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(4.9406564584124654e-324, 0.4, false, "options->gamma (4.9406564584124654e-324) is zero in float32")]
+    [InlineData(1e-40, 0.4, false, "options->gamma (9.9999999999999993e-41) is denormal in float32")]
+    [InlineData(80, 1e-40, false, "options->margin (9.9999999999999993e-41) is denormal in float32")]
+    [InlineData(1e35, 0.4, false, "options->gamma is too large for float32")]
+    [InlineData(4.9406564584124654e-324, 0.4, true, "options->gamma (4.9406564584124654e-324) is denormal in float64")]
+    public void Options_that_are_not_normal_numbers_of_the_precision_are_refused(double gamma, double margin, bool float64, string expected)
+    {
+        // Valid as doubles, so the façade accepts them; the library refuses them in the precision of the call
+        // (issue 12: gamma 5e-324 became 0 in float32 and gave NaN with status OK).
+        using var circle = new Circle(new CircleOptions { Gamma = gamma, Margin = margin, Backend = Backend.Cpu });
+        CircleLossArgumentException e = float64
+            ? Assert.Throws<CircleLossArgumentException>(() => circle.Compute(_labels, new double[N, D]))
+            : Assert.Throws<CircleLossArgumentException>(() => circle.Compute(_labels, new float[N, D]));
+        Assert.Equal("options", e.ParamName);
+        Assert.Equal(CircleLossStatus.InvalidArgument, e.Status);
+        Assert.Contains(expected, e.NativeMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Cuda_where_it_cannot_run_is_backend_unavailable()
     {
