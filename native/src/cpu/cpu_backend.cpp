@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -136,41 +137,66 @@ struct Budget {
     int64_t dx_partitions;  // streamed, with references: >0 = one backward pass with partial dX sums
 };
 
+// The session's pool, limited to the participants that a call's workspace has scratch for.
+struct Workers {
+    ThreadPool& pool;
+    int participants;
+    void parallel_for(int64_t count, const std::function<void(int64_t, int)>& task) const {
+        pool.parallel_for(count, participants, task);
+    }
+};
+
 // Keep the whole matrix only up to 64 MiB: beyond that, memory stays independent of n·m.
 constexpr uint64_t kMaterialiseLimitBytes = uint64_t(64) << 20;
 // The streamed backward with references walks column tiles in this many fixed partitions, each with
 // its own dX accumulator, summed in order: deterministic whatever the thread count.
 constexpr int64_t kReferencePartitions = 16;
 
+// How many of `threads` participants fit: `shared` bytes once, `each` per participant (at least one).
+int participants_within(int threads, uint64_t shared, uint64_t each, uint64_t limit) {
+    const uint64_t fit = (limit - shared) / each;
+    return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(static_cast<uint64_t>(threads), fit)));
+}
+
+// The plan is chosen as if for one thread, so that it is a function of the problem and the limit only
+// (the plans round differently, so a choice that followed the thread count would change the results);
+// then as many of the session's threads take part as the limit has scratch for. A limit that fits one
+// thread never fails: the call runs with fewer threads instead.
 template <class T>
 Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy policy) {
     const uint64_t row_bytes = static_cast<uint64_t>(p.m) * sizeof(T);
     const uint64_t state_bytes = static_cast<uint64_t>(3 * p.n) * sizeof(T);
-    const int participants = threads;  // scratch for every possible participant of any parallel loop
     const uint64_t matrix = static_cast<uint64_t>(p.n) * row_bytes;
     // The matrix, a row (or four column blocks) of scratch per participant, and for self-similarity the
     // per-panel column log-sum-exps.
     const uint64_t row_scratch = std::max<uint64_t>(row_bytes, 4 * kColumnBlock * sizeof(T));
     const uint64_t panel_partials =
         p.refs_are_queries ? static_cast<uint64_t>(blocks(p.n, kPanelRows) * p.n) * 4 * sizeof(T) : 0;
-    const uint64_t materialised = matrix + static_cast<uint64_t>(participants) * row_scratch + state_bytes + panel_partials;
+    const uint64_t materialised_shared = matrix + state_bytes + panel_partials;
     const bool wanted = policy == PlanPolicy::Materialise || (policy == PlanPolicy::Auto && matrix <= kMaterialiseLimitBytes);
-    if (wanted && materialised <= limit) return {Plan::Materialised, participants, 0};
-    const uint64_t streamed = static_cast<uint64_t>(participants) * (kRowBlock + 1) * kColumnTile * sizeof(T) + state_bytes;
-    if (streamed > limit) {
-        fail(CIRCLELOSS_STATUS_OUT_OF_MEMORY, "the CPU backend needs at least " + std::to_string(streamed) +
+    if (wanted && materialised_shared + row_scratch <= limit) {
+        return {Plan::Materialised, participants_within(threads, materialised_shared, row_scratch, limit), 0};
+    }
+    const uint64_t tile_scratch = static_cast<uint64_t>(kRowBlock + 1) * kColumnTile * sizeof(T);
+    if (state_bytes + tile_scratch > limit) {
+        fail(CIRCLELOSS_STATUS_OUT_OF_MEMORY, "the CPU backend needs at least " + std::to_string(state_bytes + tile_scratch) +
                                                   " bytes of workspace; the session's limit is " + std::to_string(limit) +
                                                   " bytes");
     }
     // One backward pass over the similarity tiles (S computed once for both dX and dR) needs a partial
     // dX per partition; without room for them, dX and dR take a pass each.
     int64_t partitions = 0;
+    uint64_t streamed_shared = state_bytes;
     if (!p.refs_are_queries) {
         partitions = std::min<int64_t>(kReferencePartitions, blocks(p.m, kColumnTile));
         const uint64_t partials = static_cast<uint64_t>(partitions) * static_cast<uint64_t>(p.n * p.d) * sizeof(T);
-        if (streamed + partials > limit) partitions = 0;
+        if (state_bytes + partials + tile_scratch > limit) {
+            partitions = 0;
+        } else {
+            streamed_shared += partials;
+        }
     }
-    return {Plan::Streamed, participants, partitions};
+    return {Plan::Streamed, participants_within(threads, streamed_shared, tile_scratch, limit), partitions};
 }
 
 // ---- similarities ----------------------------------------------------------------------------------
@@ -179,7 +205,7 @@ Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy 
 // S = X Rᵀ (n×m, row-major). For self-similarity only the upper panels are computed and ever read:
 // panel I (rows i0..i0+256) covers columns i0..n, so its diagonal block is whole.
 template <class T>
-void similarity_matrix(ThreadPool& pool, const Problem<T>& p, T* s) {
+void similarity_matrix(const Workers& pool, const Problem<T>& p, T* s) {
     if (p.n == 0 || p.m == 0) return;
     const int64_t panels = blocks(p.n, kPanelRows);
     if (!p.refs_are_queries) {
@@ -208,7 +234,7 @@ void finish_row(RowStats<T>& stats, int64_t i, const OnlineLse<T>& pos, const On
 // the columns right of its diagonal block, its rows column-wise into a partial per (panel, column);
 // each row then merges its partials in panel order, so the result does not depend on the threads.
 template <class T>
-void row_stats_symmetric(ThreadPool& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+void row_stats_symmetric(const Workers& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
     const int64_t panels = blocks(p.n, kPanelRows);
     std::vector<OnlineLse<T>> row_pos(static_cast<size_t>(p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> row_neg(static_cast<size_t>(p.n), math::lse_empty<T>());
@@ -241,7 +267,7 @@ void row_stats_symmetric(ThreadPool& pool, const Problem<T>& p, const T* s, Scra
 }
 
 template <class T>
-void row_stats_materialised(ThreadPool& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+void row_stats_materialised(const Workers& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
     if (p.refs_are_queries) {
         row_stats_symmetric(pool, p, s, scratch, stats);
         return;
@@ -257,7 +283,7 @@ void row_stats_materialised(ThreadPool& pool, const Problem<T>& p, const T* s, S
 }
 
 template <class T>
-void row_stats_streamed(ThreadPool& pool, const Problem<T>& p, Scratch<T>& scratch, RowStats<T>& stats) {
+void row_stats_streamed(const Workers& pool, const Problem<T>& p, Scratch<T>& scratch, RowStats<T>& stats) {
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
         const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
         T* tile = scratch.get(slot);
@@ -350,7 +376,7 @@ void gradient_row(const Problem<T>& p, const RowStats<T>& stats, int64_t i, T* s
 }
 
 template <class T>
-void gradients_materialised(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+void gradients_materialised(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p,
                             const RowStats<T>& stats, T* s) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
@@ -402,7 +428,7 @@ void gradient_tile(const Problem<T>& p, const RowStats<T>& stats, int64_t i0, in
 }
 
 template <class T>
-void gradients_streamed(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+void gradients_streamed(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p,
                         const RowStats<T>& stats, Scratch<T>& scratch) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
@@ -440,7 +466,7 @@ void gradients_streamed(ThreadPool& pool, const circleloss_gradient_output& out,
 // With references and room for partial sums: one pass. Partition k owns column tiles k, k+K, ...; for
 // each it forms every G tile once and uses it twice: dR for its own tiles, dX into its partial sum.
 template <class T>
-void gradients_streamed_one_pass(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+void gradients_streamed_one_pass(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p,
                                  const RowStats<T>& stats, Scratch<T>& scratch, int64_t partitions) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
@@ -490,7 +516,7 @@ struct Work {
 };
 
 template <class T>
-void compute_stats(ThreadPool& pool, const Problem<T>& p, Work<T>& w) {
+void compute_stats(const Workers& pool, const Problem<T>& p, Work<T>& w) {
     if (w.materialised()) {
         similarity_matrix(pool, p, w.matrix());
         row_stats_materialised(pool, p, w.matrix(), w.scratch, w.stats);
@@ -500,7 +526,7 @@ void compute_stats(ThreadPool& pool, const Problem<T>& p, Work<T>& w) {
 }
 
 template <class T>
-void compute_gradients(ThreadPool& pool, const circleloss_gradient_output& out, const Problem<T>& p, Work<T>& w,
+void compute_gradients(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p, Work<T>& w,
                        bool similarities_ready) {
     compute_scales(p, w.stats);
     if (w.materialised()) {
@@ -518,7 +544,8 @@ void compute_gradients(ThreadPool& pool, const circleloss_gradient_output& out, 
 template <class T>
 void run_forward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& out, const Problem<T>& p) {
     Work<T> w(p, pool.num_threads(), limit, policy, cache);
-    compute_stats(pool, p, w);
+    const Workers workers{pool, w.budget.participants};
+    compute_stats(workers, p, w);
     write_forward_outputs(out, p, w.stats);
 }
 
@@ -530,15 +557,16 @@ void run_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCac
         w.stats.lp[static_cast<size_t>(i)] = state[2 * i];
         w.stats.ln[static_cast<size_t>(i)] = state[2 * i + 1];
     }
-    compute_gradients(pool, out, p, w, false);
+    compute_gradients(Workers{pool, w.budget.participants}, out, p, w, false);
 }
 
 template <class T>
 void run_forward_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& fwd,
                           const circleloss_gradient_output& grad, const Problem<T>& p) {
     Work<T> w(p, pool.num_threads(), limit, policy, cache);
-    compute_stats(pool, p, w);
-    compute_gradients(pool, grad, p, w, true);
+    const Workers workers{pool, w.budget.participants};
+    compute_stats(workers, p, w);
+    compute_gradients(workers, grad, p, w, true);
     write_forward_outputs(fwd, p, w.stats);
 }
 

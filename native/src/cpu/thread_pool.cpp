@@ -69,12 +69,13 @@ void ThreadPool::worker_loop() {
     }
 }
 
-void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int)>& task) {
+void ThreadPool::parallel_for(int64_t count, int max_participants, const std::function<void(int64_t, int)>& task) {
     if (count <= 0) return;
     auto job = std::make_shared<Job>();
     job->task = &task;
     job->count = count;
-    job->participants = participants_for(num_threads_, count);
+    const int limit = max_participants < 1 ? 1 : (max_participants < num_threads_ ? max_participants : num_threads_);
+    job->participants = participants_for(limit, count);
     job->active = 1;  // the caller
     if (job->participants > 1) {
         {

@@ -28,7 +28,11 @@ public:
     // participant, so a task can use per-participant scratch; participants = min(num_threads, count).
     // Which participant runs which index is unspecified: results must not depend on it.
     // The first exception thrown by a task is rethrown here after all tasks have stopped.
-    void parallel_for(int64_t count, const std::function<void(int64_t index, int slot)>& task);
+    void parallel_for(int64_t count, const std::function<void(int64_t index, int slot)>& task) {
+        parallel_for(count, num_threads_, task);
+    }
+    // The same with at most `max_participants` participants (clamped to [1, num_threads]).
+    void parallel_for(int64_t count, int max_participants, const std::function<void(int64_t index, int slot)>& task);
 
     static int participants_for(int num_threads, int64_t count) {
         return static_cast<int>(count < num_threads ? (count < 1 ? 1 : count) : num_threads);
