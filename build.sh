@@ -147,7 +147,8 @@ run_packaging() {
   [ "$failed" -eq 0 ]
 }
 
-# Fuzzing (60 s), every native test under ASan + UBSan, a valgrind subset: native/tools/reliability-ci.sh
+# Fuzzing (the corpus and regressions replayed, then a fixed seed for a fixed number of executions:
+# reproducible), every native test under ASan + UBSan, a valgrind subset: native/tools/reliability-ci.sh
 # counts each part as a test, plus the sanitizer run's ctest results.
 run_reliability() {
   if [ "${CIRCLELOSS_QUICK:-0}" = 1 ]; then

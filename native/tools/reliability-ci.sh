@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # native/tools/reliability-ci.sh — the reliability checks of issue 9, for CI:
-#   1. fuzz      native/fuzz/run.sh 60      libFuzzer + ASan + UBSan over the C ABI, 60 s
+#   1. fuzz      native/fuzz/run.sh --ci    libFuzzer + ASan + UBSan over the C ABI: the seed corpus and
+#                                           the regression inputs replayed, then a fixed seed for a fixed
+#                                           number of executions (the same commit, the same result)
 #   2. sanitize  native/tools/sanitize.sh   every native test under ASan + UBSan (build-asan/)
 #   3. valgrind  native/tools/valgrind.sh   a subset of the Release tests under memcheck (build/)
 # Every part runs even when an earlier one fails. One summary line per part, then the count line for
@@ -10,7 +12,7 @@
 # Exits non-zero when any part fails. About 6 minutes on 2 cores with warm build folders, under 12
 # from scratch (build/ is built by the main CI step before this one).
 #
-# Environment: FUZZ_SECONDS (default 60), RELIABILITY_PARTS (default "fuzz sanitize valgrind"), and
+# Environment: FUZZ_CI_RUNS (run.sh's default), RELIABILITY_PARTS (default "fuzz sanitize valgrind"), and
 # whatever the three scripts read (BUILD_DIR, ASAN_BUILD_DIR, FUZZ_BUILD_DIR, ...).
 set -uo pipefail
 
@@ -57,7 +59,7 @@ run_part() {
 
 for part in $PARTS; do
   case "$part" in
-    fuzz) run_part fuzz "$ROOT/native/fuzz/run.sh" "${FUZZ_SECONDS:-60}" ;;
+    fuzz) run_part fuzz "$ROOT/native/fuzz/run.sh" --ci ;;
     sanitize) run_part sanitize "$ROOT/native/tools/sanitize.sh" ;;
     valgrind) run_part valgrind "$ROOT/native/tools/valgrind.sh" ;;
     *) echo "reliability: unknown part '$part'"; parts_failed=$((parts_failed + 1)) ;;
