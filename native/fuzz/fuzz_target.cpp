@@ -1,7 +1,7 @@
 // libFuzzer target over the C ABI (issue 9).
 //
 // Each input describes one call: which session, which entry point, the dtype, sizes (edge sizes 0/1
-// included), options (invalid enums and struct sizes included), labels, embeddings (normalised, raw,
+// included), options (invalid enums and struct sizes included), labels (int32 or int64), embeddings (normalised, raw,
 // duplicated, denormal, huge, NaN, infinity), reference sets, sample weights, upstream gradients and
 // saved states, and which pointers are NULL. Every buffer is allocated with exactly the size the
 // problem claims, so AddressSanitizer sees any access outside it. Sizes that would need buffers the
@@ -587,8 +587,8 @@ void run_typed(FuzzedDataProvider& f, int32_t dtype_value, bool dtype_valid) {
         case 2: set_raw(p.memory, f.PickValueInArray<int32_t>({1, 2, -1}));
                 faults.add(faults.common, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "memory DEVICE on a CPU session, or invalid");
                 break;
-        case 3: p.reserved0 = f.PickValueInArray<int32_t>({1, -1});
-                faults.add(faults.common, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->reserved0"); break;
+        case 3: set_raw(p.label_type, f.PickValueInArray<int32_t>({2, -1}));
+                faults.add(faults.common, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->label_type invalid"); break;
         case 4: p.struct_size = f.PickValueInArray<uint32_t>({0, 8, sizeof(circleloss_problem) - 8, 4096});
                 faults.add(faults.common, CIRCLELOSS_STATUS_UNSUPPORTED_VERSION, "problem->struct_size"); break;
         default: break;
@@ -671,11 +671,25 @@ void run_typed(FuzzedDataProvider& f, int32_t dtype_value, bool dtype_valid) {
         }
     }
 
+    // The labels as int64 (CIRCLELOSS_LABELS_INT64) with distinct high halves and a common low half, so
+    // that comparing 32 bits would be wrong. Decided last, so that inputs written before this choice
+    // existed decode exactly as before (and keep int32 labels: an exhausted input reads 0).
+    std::vector<int64_t> labels64, ref_labels64;
+    static const int64_t kDummyLabel64 = 0;
+    const bool wide_labels = f.ConsumeIntegralInRange<int>(0, 3) == 1 && raw(p.label_type) == CIRCLELOSS_LABELS_INT32;
+    if (wide_labels) {
+        for (int32_t v : labels) labels64.push_back((static_cast<int64_t>(v) << 32) | 7);
+        for (int32_t v : ref_labels) ref_labels64.push_back((static_cast<int64_t>(v) << 32) | 7);
+        p.label_type = CIRCLELOSS_LABELS_INT64;
+        if (p.labels) p.labels = labels64.empty() ? static_cast<const void*>(&kDummyLabel64) : labels64.data();
+        if (p.ref_labels) p.ref_labels = ref_labels64.empty() ? static_cast<const void*>(&kDummyLabel64) : ref_labels64.data();
+    }
+
     g_describe = [&]() {
-        std::string t = format_message("case: %s session=%d call=%d n=%" PRId64 " d=%" PRId64 " m=%" PRId64
+        std::string t = format_message("case: %s%s session=%d call=%d n=%" PRId64 " d=%" PRId64 " m=%" PRId64
                                        " ref_mode=%d gamma=%.17g margin=%.17g remove_diagonal=%d reduction=%d mode=%d"
                                        " weights=%d upstream=%zu faults=[%s]\n",
-                                       sizeof(T) == 4 ? "float32" : "float64", session_index, static_cast<int>(call), s.n,
+                                       sizeof(T) == 4 ? "float32" : "float64", wide_labels ? " int64-labels" : "", session_index, static_cast<int>(call), s.n,
                                        s.d, s.m, ref_mode, o.gamma, o.margin, o.remove_diagonal, reduction,
                                        raw(o.gradient_mode), weights_given ? 1 : 0, up.size(), faults.notes.c_str());
         auto list = [&](const char* name, auto const& v) {

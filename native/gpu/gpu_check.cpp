@@ -389,6 +389,7 @@ struct RunConfig {
     // Value corruption for the device-side checks: index into x set to NaN, or weight set negative.
     int64_t nan_at = -1;
     int64_t negative_weight_at = -1;
+    bool int64_labels = false;  // labels as int64 ((v << 32) | 7: only the high halves differ)
 };
 
 // Raw bytes of every output (for determinism checks) plus converted values.
@@ -406,12 +407,21 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
         bad[static_cast<size_t>(rc.nan_at)] = NAN;
         x.set(bad);
     }
-    Array y(s, mem, dt, static_cast<size_t>(c.n), 4);
-    y.set_raw(c.y.data(), c.y.size() * 4);
+    auto wide = [](const std::vector<int32_t>& v) {
+        std::vector<int64_t> w;
+        for (int32_t l : v) w.push_back((static_cast<int64_t>(l) << 32) | 7);
+        return w;
+    };
+    const std::vector<int64_t> y64 = wide(c.y), ry64 = wide(c.ry);
+    const size_t label_bytes = rc.int64_labels ? 8 : 4;
+    Array y(s, mem, dt, static_cast<size_t>(c.n), label_bytes);
+    if (rc.int64_labels) y.set_raw(y64.data(), y64.size() * 8);
+    else y.set_raw(c.y.data(), c.y.size() * 4);
     Array r(s, mem, dt, c.has_r ? static_cast<size_t>(c.m * c.d) : 0);
     if (c.has_r) r.set(c.r);
-    Array ry(s, mem, dt, c.has_ry ? static_cast<size_t>(c.m) : 0, 4);
-    if (c.has_ry) ry.set_raw(c.ry.data(), c.ry.size() * 4);
+    Array ry(s, mem, dt, c.has_ry ? static_cast<size_t>(c.m) : 0, label_bytes);
+    if (c.has_ry && rc.int64_labels) ry.set_raw(ry64.data(), ry64.size() * 8);
+    else if (c.has_ry) ry.set_raw(c.ry.data(), c.ry.size() * 4);
     Array w(s, mem, dt, c.w.size());
     if (!c.w.empty()) {
         std::vector<double> ww = c.w;
@@ -444,9 +454,10 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
     p.n = c.n;
     p.d = c.d;
     p.m = (c.has_r || c.has_ry) ? c.m : 0;
-    p.labels = static_cast<const int32_t*>(y.ptr());
+    p.label_type = rc.int64_labels ? CIRCLELOSS_LABELS_INT64 : CIRCLELOSS_LABELS_INT32;
+    p.labels = y.ptr();
     p.embeddings = x.ptr();
-    p.ref_labels = c.has_ry ? static_cast<const int32_t*>(ry.ptr()) : nullptr;
+    p.ref_labels = c.has_ry ? ry.ptr() : nullptr;
     p.ref_embeddings = c.has_r ? r.ptr() : nullptr;
     p.sample_weights = c.w.empty() ? nullptr : w.ptr();
     p.upstream = c.up.empty() ? nullptr : up.ptr();
@@ -601,6 +612,15 @@ int run_golden(const std::string& dir, bool quick, circleloss_session* gpu, circ
                         if (mem == CIRCLELOSS_MEMORY_HOST && call == Call::kForwardBackward) {
                             const Outputs h = run(cpu, c, rc);
                             compare(label + " vs CPU", g, h.loss, h.per_sample, &h.mask, h.dx, h.dr, dt, true);
+                        }
+                        if (call == Call::kForwardBackward) {
+                            // The same with int64 labels (circleloss_label_type INT64).
+                            RunConfig wide = rc;
+                            wide.int64_labels = true;
+                            const Outputs g64 = run(gpu, c, wide);
+                            compare(label + " int64 labels vs golden", g64, e.loss, e.per_sample,
+                                    dt == CIRCLELOSS_DTYPE_FLOAT64 ? &e.mask : nullptr, e.dx, e.dr, dt, true);
+                            ++runs;
                         }
                     }
                 }

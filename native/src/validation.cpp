@@ -215,7 +215,10 @@ ResolvedProblem validate_problem(const circleloss_problem* problem, const Resolv
     const int memory = raw_enum(problem->memory);
     require(memory == CIRCLELOSS_MEMORY_HOST || memory == CIRCLELOSS_MEMORY_DEVICE, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "problem->memory is not a circleloss_memory value (got " + std::to_string(memory) + ")");
-    require(problem->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->reserved0 must be 0");
+    const int label_type = raw_enum(problem->label_type);
+    require(label_type == CIRCLELOSS_LABELS_INT32 || label_type == CIRCLELOSS_LABELS_INT64,
+            CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->label_type is not a circleloss_label_type value (got " + std::to_string(label_type) + ")");
     require(problem->n >= 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "problem->n must be >= 0 (got " + std::to_string(problem->n) + ")");
     require(problem->d >= 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
@@ -226,6 +229,7 @@ ResolvedProblem validate_problem(const circleloss_problem* problem, const Resolv
     ResolvedProblem p{};
     p.dtype = problem->dtype;
     p.memory = problem->memory;
+    p.label_type = problem->label_type;
     p.n = problem->n;
     p.d = problem->d;
     p.element_size = p.dtype == CIRCLELOSS_DTYPE_FLOAT32 ? sizeof(float) : sizeof(double);

@@ -24,9 +24,10 @@ struct ResolvedProblem {
     int64_t n;
     int64_t d;
     int64_t m;
-    const int32_t* labels;
+    circleloss_label_type label_type;  // of labels and ref_labels
+    const void* labels;
     const void* embeddings;
-    const int32_t* ref_labels;   // == labels when not given
+    const void* ref_labels;      // == labels when not given
     const void* ref_embeddings;  // == embeddings when not given
     bool refs_are_queries;       // ref_embeddings not given: gradients of both roles go to the queries
     const void* sample_weights;  // may be NULL

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <string>
@@ -168,7 +169,15 @@ TEST(BadInput, Options) {
     { Fixture f; f.problem.dtype = static_cast<circleloss_dtype>(9); expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->dtype"); }
     { Fixture f; f.problem.memory = static_cast<circleloss_memory>(4); expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->memory"); }
     { Fixture f; f.problem.memory = CIRCLELOSS_MEMORY_DEVICE; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "DEVICE"); }
-    { Fixture f; f.problem.reserved0 = 1; expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->reserved0"); }
+    {
+        Fixture f;
+        int32_t raw = 2;  // an int that is no circleloss_label_type (written as the caller's int would be)
+        std::memcpy(&f.problem.label_type, &raw, sizeof raw);
+        expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->label_type is not a circleloss_label_type value (got 2)");
+        raw = -1;
+        std::memcpy(&f.problem.label_type, &raw, sizeof raw);
+        expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->label_type is not a circleloss_label_type value (got -1)");
+    }
 }
 
 TEST(BadInput, UnknownStructSizes) {

@@ -1,5 +1,6 @@
 // Every golden case (independent float64 autodiff results) through the C ABI, in float32 and float64,
-// both gradient modes, via the combined call and via forward then backward from the saved state.
+// both gradient modes, via the combined call and via forward then backward from the saved state, with
+// int32 and int64 labels.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -17,6 +18,7 @@ struct GoldenParam {
     bool float64;
     circleloss_gradient_mode mode;
     Call call;
+    bool int64_labels;
 };
 
 std::string base_name(const std::string& path) {
@@ -30,7 +32,7 @@ std::vector<GoldenParam> golden_params() {
         for (bool f64 : {false, true})
             for (auto mode : {CIRCLELOSS_GRADIENT_KERAS, CIRCLELOSS_GRADIENT_PAPER})
                 for (auto call : {Call::ForwardBackward, Call::ForwardThenBackward})
-                    params.push_back({file, f64, mode, call});
+                    for (bool int64_labels : {false, true}) params.push_back({file, f64, mode, call, int64_labels});
     return params;
 }
 
@@ -38,7 +40,7 @@ std::vector<GoldenParam> golden_params() {
 [[maybe_unused]] void PrintTo(const GoldenParam& p, std::ostream* os) {
     *os << base_name(p.file) << (p.float64 ? " f64" : " f32")
         << (p.mode == CIRCLELOSS_GRADIENT_KERAS ? " keras" : " paper")
-        << (p.call == Call::ForwardBackward ? " combined" : " two-step");
+        << (p.call == Call::ForwardBackward ? " combined" : " two-step") << (p.int64_labels ? " int64" : " int32");
 }
 
 class Golden : public ::testing::TestWithParam<GoldenParam> {};
@@ -48,7 +50,8 @@ TEST(GoldenFiles, ArePresent) { EXPECT_GE(golden_files().size(), 30u); }
 TEST_P(Golden, MatchesIndependentFloat64) {
     const GoldenParam& gp = GetParam();
     const Json root = load_json_file(gp.file);
-    const Case c = golden_case(root);
+    Case c = golden_case(root);
+    c.int64_labels = gp.int64_labels;
     const Expected e = golden_expected(root, gp.mode == CIRCLELOSS_GRADIENT_KERAS ? "keras" : "paper");
     SessionHolder s(2);
     const Result r = gp.float64 ? run_case<double>(s.session, c, gp.mode, gp.call)
@@ -71,6 +74,7 @@ INSTANTIATE_TEST_SUITE_P(AllCases, Golden, ::testing::ValuesIn(golden_params()),
                              name += info.param.float64 ? "_f64" : "_f32";
                              name += info.param.mode == CIRCLELOSS_GRADIENT_KERAS ? "_keras" : "_paper";
                              name += info.param.call == Call::ForwardBackward ? "_combined" : "_twostep";
+                             name += info.param.int64_labels ? "_int64" : "";
                              for (char& ch : name)
                                  if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
                              return name;

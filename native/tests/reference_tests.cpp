@@ -294,3 +294,36 @@ TEST(EdgeCases, NearDuplicateEmbeddingsStayFinite) {
 }
 
 }  // namespace
+
+// Labels as int64 (circleloss_label_type INT64) give the results of the same labels as int32, in both
+// plans, with and without references; the int64 labels differ only in their high halves, so a kernel
+// that compared 32 bits would be far off. (Not bitwise: the wider label loads can change how the
+// compiler vectorises the row sums, i.e. their order.)
+TEST(Invariance, Int64LabelsGiveTheResultsOfInt32Labels) {
+    std::mt19937_64 rng(64);
+    for (const Case& base : {random_case(rng, 150, 1300, 12, 7, true), random_case(rng, 280, 280, 12, 7, false),
+                             random_case(rng, 90, 90, 6, 5, false, true)})
+        for (const char* plan : kPlans) {
+            SCOPED_TRACE(plan);
+            PlanScope scope(plan);
+            SessionHolder s(2);
+            Case wide = base;
+            wide.int64_labels = true;
+            for (auto mode : {CIRCLELOSS_GRADIENT_KERAS, CIRCLELOSS_GRADIENT_PAPER}) {
+                const Result a = run_case<float>(s.session, base, mode, Call::ForwardBackward);
+                const Result b = run_case<float>(s.session, wide, mode, Call::ForwardThenBackward);
+                ASSERT_EQ(a.status, CIRCLELOSS_STATUS_OK) << a.message;
+                ASSERT_EQ(b.status, CIRCLELOSS_STATUS_OK) << b.message;
+                EXPECT_EQ(a.mask, b.mask);
+                EXPECT_LE(normwise_error(b.per_sample_loss, a.per_sample_loss), 1e-6);
+                EXPECT_LE(normwise_error(b.grad_x, a.grad_x), 1e-5);
+                EXPECT_LE(normwise_error(b.grad_r, a.grad_r), 1e-5);
+                const Result a64 = run_case<double>(s.session, base, mode, Call::ForwardBackward);
+                const Result b64 = run_case<double>(s.session, wide, mode, Call::ForwardBackward);
+                EXPECT_EQ(a64.mask, b64.mask);
+                EXPECT_LE(normwise_error(b64.per_sample_loss, a64.per_sample_loss), 1e-14);
+                EXPECT_LE(normwise_error(b64.grad_x, a64.grad_x), 1e-13);
+                EXPECT_LE(normwise_error(b64.grad_r, a64.grad_r), 1e-13);
+            }
+        }
+}

@@ -456,6 +456,13 @@ std::vector<double> widen(const std::vector<T>& v) {
 }
 }  // namespace
 
+std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels) {
+    std::vector<int64_t> wide;
+    wide.reserve(labels.size());
+    for (int32_t v : labels) wide.push_back((static_cast<int64_t>(v) << 32) | 7);
+    return wide;
+}
+
 template <class T>
 Result run_case(circleloss_session* session, const Case& c, circleloss_gradient_mode mode, Call call) {
     const std::vector<T> x = cast<T>(c.x), r = cast<T>(c.r), w = cast<T>(c.weights), up = cast<T>(c.upstream);
@@ -465,9 +472,13 @@ Result run_case(circleloss_session* session, const Case& c, circleloss_gradient_
     p.n = c.n;
     p.d = c.d;
     p.m = (c.has_ref_labels || c.has_ref_embeddings) ? c.m : 0;
-    p.labels = c.labels.data();
+    const std::vector<int64_t> labels64 = wide_labels(c.labels), ref_labels64 = wide_labels(c.ref_labels);
+    p.label_type = c.int64_labels ? CIRCLELOSS_LABELS_INT64 : CIRCLELOSS_LABELS_INT32;
+    p.labels = c.int64_labels ? static_cast<const void*>(labels64.data()) : c.labels.data();
     p.embeddings = x.data();
-    p.ref_labels = c.has_ref_labels ? c.ref_labels.data() : nullptr;
+    p.ref_labels = !c.has_ref_labels ? nullptr
+                   : c.int64_labels  ? static_cast<const void*>(ref_labels64.data())
+                                     : c.ref_labels.data();
     p.ref_embeddings = c.has_ref_embeddings ? r.data() : nullptr;
     p.sample_weights = c.weights.empty() ? nullptr : w.data();
     p.upstream = c.upstream.empty() ? nullptr : up.data();

@@ -56,7 +56,12 @@ struct Case {
     double gamma = 80, margin = 0.4;
     bool remove_diagonal = true;
     circleloss_reduction reduction = CIRCLELOSS_REDUCTION_SUM_OVER_BATCH_SIZE;
+    bool int64_labels = false;  // run_case passes the labels as int64 (wide_labels)
 };
+
+// The labels as int64 with distinct high halves and one common low half ((v << 32) | 7): a kernel that
+// compared only 32 bits would see every pair as a positive.
+std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels);
 
 struct Expected {
     std::vector<double> loss;  // 1 value, or n for reduction none

@@ -45,11 +45,11 @@ extern "C" {
 /* ---------------------------------------------------------------------------------------------- */
 
 #define CIRCLELOSS_VERSION_MAJOR 0
-#define CIRCLELOSS_VERSION_MINOR 1
+#define CIRCLELOSS_VERSION_MINOR 2
 #define CIRCLELOSS_VERSION_PATCH 0
 /* major * 10000 + minor * 100 + patch; compare with circleloss_version(). */
-#define CIRCLELOSS_VERSION_NUMBER 100
-#define CIRCLELOSS_VERSION_STRING "0.1.0"
+#define CIRCLELOSS_VERSION_NUMBER 200
+#define CIRCLELOSS_VERSION_STRING "0.2.0"
 
 /* Values of saved forward state per query row: LP_i then LN_i. */
 #define CIRCLELOSS_SAVED_STATE_PER_ROW 2
@@ -126,6 +126,13 @@ typedef enum circleloss_dtype {
     CIRCLELOSS_DTYPE_FLOAT32 = 0,
     CIRCLELOSS_DTYPE_FLOAT64 = 1
 } circleloss_dtype;
+
+/* The integer type of labels and ref_labels (both have the same type). Only equality of labels
+ * matters; any value of the type is a valid label. (Since 0.2.0: older callers pass 0 here.) */
+typedef enum circleloss_label_type {
+    CIRCLELOSS_LABELS_INT32 = 0, /* int32_t (default) */
+    CIRCLELOSS_LABELS_INT64 = 1  /* int64_t, e.g. PyTorch's and TorchSharp's default integer tensors */
+} circleloss_label_type;
 
 /* Where every pointer of a call (inputs and outputs) points. Device pointers must come from
  * circleloss_device_alloc on the same session (or be memory of that session's device). Calls with device
@@ -228,13 +235,13 @@ typedef struct circleloss_problem {
     uint32_t struct_size;           /* sizeof(circleloss_problem) */
     circleloss_dtype dtype;         /* default FLOAT32 */
     circleloss_memory memory;       /* default HOST */
-    int32_t reserved0;              /* must be 0 */
+    circleloss_label_type label_type; /* default INT32: the element type of labels and ref_labels */
     int64_t n;                      /* query rows, >= 0 */
     int64_t d;                      /* embedding dimension, >= 1 */
     int64_t m;                      /* reference rows (see above) */
-    const int32_t* labels;          /* n labels; required when n > 0 */
+    const void* labels;             /* n labels of label_type; required when n > 0 */
     const void* embeddings;         /* n×d, meant to be L2-normalised; required when n > 0 */
-    const int32_t* ref_labels;      /* m labels, optional */
+    const void* ref_labels;         /* m labels of label_type, optional */
     const void* ref_embeddings;     /* m×d, optional */
     const void* sample_weights;     /* n weights >= 0, optional (all ones) */
     const void* upstream;           /* backward only: the gradient of the output, shaped like the
@@ -242,7 +249,8 @@ typedef struct circleloss_problem {
 } circleloss_problem;
 
 #define CIRCLELOSS_PROBLEM_INIT                                                                     \
-    { sizeof(circleloss_problem), CIRCLELOSS_DTYPE_FLOAT32, CIRCLELOSS_MEMORY_HOST, 0, 0, 0, 0,     \
+    { sizeof(circleloss_problem), CIRCLELOSS_DTYPE_FLOAT32, CIRCLELOSS_MEMORY_HOST,                \
+      CIRCLELOSS_LABELS_INT32, 0, 0, 0,                                                             \
       NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* Fills *problem with an empty float32 host problem (struct_size set). */

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "errors.h"
@@ -55,14 +56,14 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const dou
                 static_cast<blasint>(ldc));
 }
 
-// A typed view of a validated problem.
-template <class T>
+// A typed view of a validated problem: element type T, label type L.
+template <class T, class L>
 struct Problem {
     int64_t n, d, m;
     const T* x;
     const T* r;
-    const int32_t* y;
-    const int32_t* ry;
+    const L* y;
+    const L* ry;
     const T* w;         // NULL: all ones
     const T* upstream;  // NULL: ones
     bool refs_are_queries;
@@ -73,22 +74,22 @@ struct Problem {
     T weight(int64_t i) const { return w ? w[i] : T(1); }
 
     // Row i's similarities to references j0..j0+cols, stored at s.
-    RowSegment<T> segment(int64_t i, const T* s, int64_t j0, int64_t cols) const {
+    RowSegment<T, L> segment(int64_t i, const T* s, int64_t j0, int64_t cols) const {
         const int64_t diagonal = (remove_diagonal && i >= j0 && i < j0 + cols) ? i - j0 : -1;
-        return RowSegment<T>{s, cols, y[i], ry + j0, diagonal};
+        return RowSegment<T, L>{s, cols, y[i], ry + j0, diagonal};
     }
 };
 
-template <class T>
-Problem<T> typed(const ResolvedProblem& p, const ResolvedOptions& o) {
-    Problem<T> t;
+template <class T, class L>
+Problem<T, L> typed(const ResolvedProblem& p, const ResolvedOptions& o) {
+    Problem<T, L> t;
     t.n = p.n;
     t.d = p.d;
     t.m = p.m;
     t.x = static_cast<const T*>(p.embeddings);
     t.r = static_cast<const T*>(p.ref_embeddings);
-    t.y = p.labels;
-    t.ry = p.ref_labels;
+    t.y = static_cast<const L*>(p.labels);
+    t.ry = static_cast<const L*>(p.ref_labels);
     t.w = static_cast<const T*>(p.sample_weights);
     t.upstream = static_cast<const T*>(p.upstream);
     t.refs_are_queries = p.refs_are_queries;
@@ -111,8 +112,9 @@ struct RowStats {
         return RowState<T>{lp[static_cast<size_t>(i)], ln[static_cast<size_t>(i)],
                            scale.empty() ? T(0) : scale[static_cast<size_t>(i)]};
     }
-    ColumnStates<T> columns(const Problem<T>& p, int64_t i, int64_t j0) const {
-        return ColumnStates<T>{lp.data() + j0, ln.data() + j0, scale.data() + j0, p.y + j0, p.ry[i]};
+    template <class L>
+    ColumnStates<T, L> columns(const Problem<T, L>& p, int64_t i, int64_t j0) const {
+        return ColumnStates<T, L>{lp.data() + j0, ln.data() + j0, scale.data() + j0, p.y + j0, p.ry[i]};
     }
 };
 
@@ -162,8 +164,8 @@ int participants_within(int threads, uint64_t shared, uint64_t each, uint64_t li
 // (the plans round differently, so a choice that followed the thread count would change the results);
 // then as many of the session's threads take part as the limit has scratch for. A limit that fits one
 // thread never fails: the call runs with fewer threads instead.
-template <class T>
-Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy policy) {
+template <class T, class L>
+Budget<T> plan_for(const Problem<T, L>& p, int threads, uint64_t limit, PlanPolicy policy) {
     const uint64_t row_bytes = static_cast<uint64_t>(p.m) * sizeof(T);
     const uint64_t state_bytes = static_cast<uint64_t>(3 * p.n) * sizeof(T);
     const uint64_t matrix = static_cast<uint64_t>(p.n) * row_bytes;
@@ -204,8 +206,8 @@ Budget<T> plan_for(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy 
 
 // S = X Rᵀ (n×m, row-major). For self-similarity only the upper panels are computed and ever read:
 // panel I (rows i0..i0+256) covers columns i0..n, so its diagonal block is whole.
-template <class T>
-void similarity_matrix(const Workers& pool, const Problem<T>& p, T* s) {
+template <class T, class L>
+void similarity_matrix(const Workers& pool, const Problem<T, L>& p, T* s) {
     if (p.n == 0 || p.m == 0) return;
     const int64_t panels = blocks(p.n, kPanelRows);
     if (!p.refs_are_queries) {
@@ -233,8 +235,8 @@ void finish_row(RowStats<T>& stats, int64_t i, const OnlineLse<T>& pos, const On
 // i0..n) plus column i of every panel above. Each panel merges its rows' segments row-wise and, for
 // the columns right of its diagonal block, its rows column-wise into a partial per (panel, column);
 // each row then merges its partials in panel order, so the result does not depend on the threads.
-template <class T>
-void row_stats_symmetric(const Workers& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+template <class T, class L>
+void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
     const int64_t panels = blocks(p.n, kPanelRows);
     std::vector<OnlineLse<T>> row_pos(static_cast<size_t>(p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> row_neg(static_cast<size_t>(p.n), math::lse_empty<T>());
@@ -266,8 +268,8 @@ void row_stats_symmetric(const Workers& pool, const Problem<T>& p, const T* s, S
     });
 }
 
-template <class T>
-void row_stats_materialised(const Workers& pool, const Problem<T>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+template <class T, class L>
+void row_stats_materialised(const Workers& pool, const Problem<T, L>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
     if (p.refs_are_queries) {
         row_stats_symmetric(pool, p, s, scratch, stats);
         return;
@@ -282,8 +284,8 @@ void row_stats_materialised(const Workers& pool, const Problem<T>& p, const T* s
     });
 }
 
-template <class T>
-void row_stats_streamed(const Workers& pool, const Problem<T>& p, Scratch<T>& scratch, RowStats<T>& stats) {
+template <class T, class L>
+void row_stats_streamed(const Workers& pool, const Problem<T, L>& p, Scratch<T>& scratch, RowStats<T>& stats) {
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
         const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
         T* tile = scratch.get(slot);
@@ -303,8 +305,8 @@ void row_stats_streamed(const Workers& pool, const Problem<T>& p, Scratch<T>& sc
 }
 
 // Per-row loss, mask and the reduced loss; writes the forward outputs.
-template <class T>
-void write_forward_outputs(const circleloss_forward_output& out, const Problem<T>& p, const RowStats<T>& stats) {
+template <class T, class L>
+void write_forward_outputs(const circleloss_forward_output& out, const Problem<T, L>& p, const RowStats<T>& stats) {
     T* loss = static_cast<T*>(out.loss);
     T* per_sample = static_cast<T*>(out.per_sample_loss);
     T* saved = static_cast<T*>(out.saved_state);
@@ -336,8 +338,8 @@ void write_forward_outputs(const circleloss_forward_output& out, const Problem<T
 // ---- backward --------------------------------------------------------------------------------------
 
 // scale_i = c_i · upstream · sigma(LP_i + LN_i): every pair of row i shares it.
-template <class T>
-void compute_scales(const Problem<T>& p, RowStats<T>& stats) {
+template <class T, class L>
+void compute_scales(const Problem<T, L>& p, RowStats<T>& stats) {
     stats.scale.assign(static_cast<size_t>(p.n), T(0));
     std::vector<char> valid(static_cast<size_t>(p.n));
     double valid_count = 0, valid_weight = 0;
@@ -365,9 +367,9 @@ void compute_scales(const Problem<T>& p, RowStats<T>& stats) {
 
 // Turns similarities into gradient coefficients in place: G_ij, or for queries that are their own
 // references H_ij = G_ij + G_ji (so that dX = H·X is one product).
-template <class T>
-void gradient_row(const Problem<T>& p, const RowStats<T>& stats, int64_t i, T* s_row, int64_t j0, int64_t cols) {
-    const RowSegment<T> seg = p.segment(i, s_row, j0, cols);
+template <class T, class L>
+void gradient_row(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i, T* s_row, int64_t j0, int64_t cols) {
+    const RowSegment<T, L> seg = p.segment(i, s_row, j0, cols);
     if (p.refs_are_queries) {
         row_gradient_symmetric(seg, stats.row(i), stats.columns(p, i, j0), p.params, s_row);
     } else {
@@ -375,8 +377,8 @@ void gradient_row(const Problem<T>& p, const RowStats<T>& stats, int64_t i, T* s
     }
 }
 
-template <class T>
-void gradients_materialised(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+template <class T, class L>
+void gradients_materialised(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
                             const RowStats<T>& stats, T* s) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
@@ -420,15 +422,15 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
 
 // The streamed plans' gradient tile: recompute the similarities of rows i0.. against references j0..
 // (rows × cols, dense), then turn them into G (or H) in place.
-template <class T>
-void gradient_tile(const Problem<T>& p, const RowStats<T>& stats, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
+template <class T, class L>
+void gradient_tile(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                    T* tile) {
     gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
     for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
 }
 
-template <class T>
-void gradients_streamed(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+template <class T, class L>
+void gradients_streamed(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
                         const RowStats<T>& stats, Scratch<T>& scratch) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
@@ -465,8 +467,8 @@ void gradients_streamed(const Workers& pool, const circleloss_gradient_output& o
 
 // With references and room for partial sums: one pass. Partition k owns column tiles k, k+K, ...; for
 // each it forms every G tile once and uses it twice: dR for its own tiles, dX into its partial sum.
-template <class T>
-void gradients_streamed_one_pass(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p,
+template <class T, class L>
+void gradients_streamed_one_pass(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
                                  const RowStats<T>& stats, Scratch<T>& scratch, int64_t partitions) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
@@ -504,7 +506,8 @@ struct Work {
     BufferCache::Lease matrix_buffer;  // materialised plan: n×m similarities
     Scratch<T> scratch;
     RowStats<T> stats;
-    Work(const Problem<T>& p, int threads, uint64_t limit, PlanPolicy policy, BufferCache& cache)
+    template <class L>
+    Work(const Problem<T, L>& p, int threads, uint64_t limit, PlanPolicy policy, BufferCache& cache)
         : budget(plan_for(p, threads, limit, policy)),
           matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * p.m) * sizeof(T) : 0)),
           scratch(budget.participants, budget.plan == Plan::Materialised
@@ -515,8 +518,8 @@ struct Work {
     T* matrix() const { return static_cast<T*>(matrix_buffer.data()); }
 };
 
-template <class T>
-void compute_stats(const Workers& pool, const Problem<T>& p, Work<T>& w) {
+template <class T, class L>
+void compute_stats(const Workers& pool, const Problem<T, L>& p, Work<T>& w) {
     if (w.materialised()) {
         similarity_matrix(pool, p, w.matrix());
         row_stats_materialised(pool, p, w.matrix(), w.scratch, w.stats);
@@ -525,8 +528,8 @@ void compute_stats(const Workers& pool, const Problem<T>& p, Work<T>& w) {
     }
 }
 
-template <class T>
-void compute_gradients(const Workers& pool, const circleloss_gradient_output& out, const Problem<T>& p, Work<T>& w,
+template <class T, class L>
+void compute_gradients(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p, Work<T>& w,
                        bool similarities_ready) {
     compute_scales(p, w.stats);
     if (w.materialised()) {
@@ -541,16 +544,16 @@ void compute_gradients(const Workers& pool, const circleloss_gradient_output& ou
     }
 }
 
-template <class T>
-void run_forward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& out, const Problem<T>& p) {
+template <class T, class L>
+void run_forward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& out, const Problem<T, L>& p) {
     Work<T> w(p, pool.num_threads(), limit, policy, cache);
     const Workers workers{pool, w.budget.participants};
     compute_stats(workers, p, w);
     write_forward_outputs(out, p, w.stats);
 }
 
-template <class T>
-void run_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_gradient_output& out, const Problem<T>& p,
+template <class T, class L>
+void run_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_gradient_output& out, const Problem<T, L>& p,
                   const T* state) {
     Work<T> w(p, pool.num_threads(), limit, policy, cache);
     for (int64_t i = 0; i < p.n; ++i) {
@@ -560,9 +563,9 @@ void run_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCac
     compute_gradients(Workers{pool, w.budget.participants}, out, p, w, false);
 }
 
-template <class T>
+template <class T, class L>
 void run_forward_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& fwd,
-                          const circleloss_gradient_output& grad, const Problem<T>& p) {
+                          const circleloss_gradient_output& grad, const Problem<T, L>& p) {
     Work<T> w(p, pool.num_threads(), limit, policy, cache);
     const Workers workers{pool, w.budget.participants};
     compute_stats(workers, p, w);
@@ -683,36 +686,44 @@ std::string CpuBackend::describe() const {
     return "CPU backend, " + std::to_string(num_threads()) + " thread(s); " + gemm_and_cpu_description();
 }
 
+namespace {
+
+// Calls f with the problem typed by its element type and label type.
+template <class F>
+void with_typed(const ResolvedProblem& p, const ResolvedOptions& o, F&& f) {
+    const bool wide_labels = p.label_type == CIRCLELOSS_LABELS_INT64;
+    if (p.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
+        if (wide_labels) f(typed<float, int64_t>(p, o));
+        else f(typed<float, int32_t>(p, o));
+    } else {
+        if (wide_labels) f(typed<double, int64_t>(p, o));
+        else f(typed<double, int32_t>(p, o));
+    }
+}
+
+}  // namespace
+
 void CpuBackend::forward(const circleloss_forward_output& output, const ResolvedOptions& options,
                          const ResolvedProblem& problem) {
-    if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
-        run_forward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<float>(problem, options));
-    } else {
-        run_forward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<double>(problem, options));
-    }
+    with_typed(problem, options, [&](const auto& p) {
+        run_forward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, p);
+    });
 }
 
 void CpuBackend::backward(const circleloss_gradient_output& output, const ResolvedOptions& options,
                           const ResolvedProblem& problem, const void* saved_state) {
-    if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
-        run_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<float>(problem, options),
-                     static_cast<const float*>(saved_state));
-    } else {
-        run_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, typed<double>(problem, options),
-                     static_cast<const double*>(saved_state));
-    }
+    with_typed(problem, options, [&](const auto& p) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(p.x)>>;
+        run_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, output, p, static_cast<const T*>(saved_state));
+    });
 }
 
 void CpuBackend::forward_backward(const circleloss_forward_output& forward_output,
                                   const circleloss_gradient_output& gradient_output, const ResolvedOptions& options,
                                   const ResolvedProblem& problem) {
-    if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
-        run_forward_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, forward_output, gradient_output,
-                             typed<float>(problem, options));
-    } else {
-        run_forward_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, forward_output, gradient_output,
-                             typed<double>(problem, options));
-    }
+    with_typed(problem, options, [&](const auto& p) {
+        run_forward_backward(pool_, workspace_limit_bytes_, plan_policy_, buffers_, forward_output, gradient_output, p);
+    });
 }
 
 }  // namespace cpu

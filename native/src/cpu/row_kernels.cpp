@@ -8,13 +8,13 @@ using math::Params;
 
 // The loops are written select-only (no branches, no libm calls) so that GCC vectorises them; the
 // `omp simd` reductions (enabled by -fopenmp-simd, no OpenMP runtime) allow reordering the max/sum.
-template <class T>
-inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegment<T>& row, const Params<T>& p,
+template <class T, class L>
+inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegment<T, L>& row, const Params<T>& p,
                                                                    T* scratch, math::OnlineLse<T>& positives,
                                                                    math::OnlineLse<T>& negatives) {
     const T* s = row.s;
-    const int32_t* labels = row.ref_labels;
-    const int32_t label = row.query_label;
+    const L* labels = row.ref_labels;
+    const L label = row.query_label;
     const int64_t diagonal = row.diagonal;
     T max_pos = math::neg_infinity<T>();
     T max_neg = math::neg_infinity<T>();
@@ -43,10 +43,9 @@ inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegm
     negatives = math::lse_merge(negatives, math::OnlineLse<T>{max_neg, sum_neg});
 }
 
-template <class T>
+template <class T, class L>
 inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s, int64_t rows, int64_t cols, int64_t ld,
-                                                                      const int32_t* ref_labels,
-                                                                      const int32_t* query_labels, const Params<T>& p,
+                                                                      const L* ref_labels, const L* query_labels, const Params<T>& p,
                                                                       T* scratch, math::OnlineLse<T>* positives,
                                                                       math::OnlineLse<T>* negatives) {
     // Structure-of-arrays scratch (contiguous per quantity, so every loop vectorises).
@@ -61,7 +60,7 @@ inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s
     // Pass 1: column maxima, row by row so that every inner loop runs along a contiguous row.
     for (int64_t i = 0; i < rows; ++i) {
         const T* row = s + i * ld;
-        const int32_t ref_label = ref_labels[i];
+        const L ref_label = ref_labels[i];
 #pragma omp simd
         for (int64_t j = 0; j < cols; ++j) {
             const bool same = query_labels[j] == ref_label;
@@ -80,7 +79,7 @@ inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s
     // Pass 2: the shifted sums.
     for (int64_t i = 0; i < rows; ++i) {
         const T* row = s + i * ld;
-        const int32_t ref_label = ref_labels[i];
+        const L ref_label = ref_labels[i];
 #pragma omp simd
         for (int64_t j = 0; j < cols; ++j) {
             const bool same = query_labels[j] == ref_label;
@@ -96,12 +95,12 @@ inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s
     }
 }
 
-template <class T>
-inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T>& row, const RowState<T>& st,
+template <class T, class L>
+inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T, L>& row, const RowState<T>& st,
                                                              const Params<T>& p, T* out) {
     const T* s = row.s;
-    const int32_t* labels = row.ref_labels;
-    const int32_t label = row.query_label;
+    const L* labels = row.ref_labels;
+    const L label = row.query_label;
     const int64_t diagonal = row.diagonal;
 #pragma omp simd
     for (int64_t j = 0; j < row.cols; ++j) {
@@ -110,15 +109,15 @@ inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T>
     }
 }
 
-template <class T>
-inline __attribute__((always_inline)) void row_gradient_symmetric_impl(const RowSegment<T>& row,
+template <class T, class L>
+inline __attribute__((always_inline)) void row_gradient_symmetric_impl(const RowSegment<T, L>& row,
                                                                        const RowState<T>& st,
-                                                                       const ColumnStates<T>& col,
+                                                                       const ColumnStates<T, L>& col,
                                                                        const Params<T>& p, T* out) {
     const T* s = row.s;
-    const int32_t* labels = row.ref_labels;
-    const int32_t label = row.query_label;
-    const int32_t label_as_ref = col.query_as_ref_label;
+    const L* labels = row.ref_labels;
+    const L label = row.query_label;
+    const L label_as_ref = col.query_as_ref_label;
     const int64_t diagonal = row.diagonal;
 #pragma omp simd
     for (int64_t j = 0; j < row.cols; ++j) {
@@ -134,45 +133,33 @@ inline __attribute__((always_inline)) void row_gradient_symmetric_impl(const Row
 
 #define CIRCLELOSS_ISA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
-CIRCLELOSS_ISA_CLONES void accumulate_row_lse(const RowSegment<float>& row, const Params<float>& params, float* scratch,
-                                              math::OnlineLse<float>& positives, math::OnlineLse<float>& negatives) {
-    accumulate_row_lse_impl(row, params, scratch, positives, negatives);
-}
-CIRCLELOSS_ISA_CLONES void accumulate_row_lse(const RowSegment<double>& row, const Params<double>& params,
-                                              double* scratch, math::OnlineLse<double>& positives,
-                                              math::OnlineLse<double>& negatives) {
-    accumulate_row_lse_impl(row, params, scratch, positives, negatives);
-}
-CIRCLELOSS_ISA_CLONES void accumulate_column_lse(const float* s, int64_t rows, int64_t cols, int64_t ld,
-                                                 const int32_t* ref_labels, const int32_t* query_labels,
-                                                 const Params<float>& params, float* scratch,
-                                                 math::OnlineLse<float>* positives, math::OnlineLse<float>* negatives) {
-    accumulate_column_lse_impl(s, rows, cols, ld, ref_labels, query_labels, params, scratch, positives, negatives);
-}
-CIRCLELOSS_ISA_CLONES void accumulate_column_lse(const double* s, int64_t rows, int64_t cols, int64_t ld,
-                                                 const int32_t* ref_labels, const int32_t* query_labels,
-                                                 const Params<double>& params, double* scratch,
-                                                 math::OnlineLse<double>* positives, math::OnlineLse<double>* negatives) {
-    accumulate_column_lse_impl(s, rows, cols, ld, ref_labels, query_labels, params, scratch, positives, negatives);
-}
-CIRCLELOSS_ISA_CLONES void row_gradient(const RowSegment<float>& row, const RowState<float>& state,
-                                        const Params<float>& params, float* out) {
-    row_gradient_impl(row, state, params, out);
-}
-CIRCLELOSS_ISA_CLONES void row_gradient(const RowSegment<double>& row, const RowState<double>& state,
-                                        const Params<double>& params, double* out) {
-    row_gradient_impl(row, state, params, out);
-}
-CIRCLELOSS_ISA_CLONES void row_gradient_symmetric(const RowSegment<float>& row, const RowState<float>& state,
-                                                  const ColumnStates<float>& columns, const Params<float>& params,
-                                                  float* out) {
-    row_gradient_symmetric_impl(row, state, columns, params, out);
-}
-CIRCLELOSS_ISA_CLONES void row_gradient_symmetric(const RowSegment<double>& row, const RowState<double>& state,
-                                                  const ColumnStates<double>& columns, const Params<double>& params,
-                                                  double* out) {
-    row_gradient_symmetric_impl(row, state, columns, params, out);
-}
+// The exported kernels: one set per element type and label type, each cloned per ISA.
+#define CIRCLELOSS_DEFINE_ROW_KERNELS(T, L)                                                                          \
+    CIRCLELOSS_ISA_CLONES void accumulate_row_lse(const RowSegment<T, L>& row, const Params<T>& params, T* scratch,   \
+                                                  math::OnlineLse<T>& positives, math::OnlineLse<T>& negatives) {  \
+        accumulate_row_lse_impl(row, params, scratch, positives, negatives);                                        \
+    }                                                                                                                \
+    CIRCLELOSS_ISA_CLONES void accumulate_column_lse(const T* s, int64_t rows, int64_t cols, int64_t ld,             \
+                                                     const L* ref_labels, const L* query_labels,                     \
+                                                     const Params<T>& params, T* scratch,                            \
+                                                     math::OnlineLse<T>* positives, math::OnlineLse<T>* negatives) { \
+        accumulate_column_lse_impl(s, rows, cols, ld, ref_labels, query_labels, params, scratch, positives,         \
+                                   negatives);                                                                       \
+    }                                                                                                                \
+    CIRCLELOSS_ISA_CLONES void row_gradient(const RowSegment<T, L>& row, const RowState<T>& state,                   \
+                                            const Params<T>& params, T* out) {                                       \
+        row_gradient_impl(row, state, params, out);                                                                  \
+    }                                                                                                                \
+    CIRCLELOSS_ISA_CLONES void row_gradient_symmetric(const RowSegment<T, L>& row, const RowState<T>& state,         \
+                                                      const ColumnStates<T, L>& columns, const Params<T>& params,    \
+                                                      T* out) {                                                      \
+        row_gradient_symmetric_impl(row, state, columns, params, out);                                               \
+    }
+
+CIRCLELOSS_DEFINE_ROW_KERNELS(float, int32_t)
+CIRCLELOSS_DEFINE_ROW_KERNELS(float, int64_t)
+CIRCLELOSS_DEFINE_ROW_KERNELS(double, int32_t)
+CIRCLELOSS_DEFINE_ROW_KERNELS(double, int64_t)
 
 }  // namespace cpu
 }  // namespace circleloss

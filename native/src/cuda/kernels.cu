@@ -63,7 +63,7 @@ __global__ void __launch_bounds__(256) init_accum_kernel(RowAccum<T>* acc, int64
 // The forward tile: each thread folds a strided subset of a row's columns into two running
 // log-sum-exps (positives, negatives), the row's threads merge theirs in a fixed tree, and one thread
 // merges the result after the row's accumulator from earlier tiles.
-template <class T, int WARPS_PER_ROW>
+template <class T, class L, int WARPS_PER_ROW>
 __global__ void __launch_bounds__(kBlock) lse_tile_kernel(const T* __restrict__ s, Tile tile, PairLabels labels,
                                                           Params<T> params, RowAccum<T>* __restrict__ acc) {
     using Map = RowMapping<WARPS_PER_ROW>;
@@ -73,10 +73,10 @@ __global__ void __launch_bounds__(kBlock) lse_tile_kernel(const T* __restrict__ 
     OnlineLse<T> neg = math::lse_empty<T>();
     if (active) {
         const int64_t i = tile.i0 + map.row;
-        const int32_t yi = labels.y[i];
+        const L yi = static_cast<const L*>(labels.y)[i];
         const bool remove_diagonal = labels.remove_diagonal != 0;
         const T* srow = s + map.row * tile.cols;
-        const int32_t* ry = labels.ry + tile.j0;
+        const L* ry = static_cast<const L*>(labels.ry) + tile.j0;
         const int cols = static_cast<int>(tile.cols);
         const int64_t diagonal = i - tile.j0;  // the column of pair (i, i), if it is in this tile
         for (int c = map.lane_in_row; c < cols; c += Map::kThreadsPerRow) {
@@ -192,7 +192,7 @@ __global__ void __launch_bounds__(256)
 
 // The backward tile, in place: G_ij from row i's state; for queries that are their own references also
 // the same similarity seen from row j as the query (G_ji), so that dX = (G + Gᵀ)·X is one product.
-template <class T, bool SYMMETRIC, int WARPS_PER_ROW>
+template <class T, class L, bool SYMMETRIC, int WARPS_PER_ROW>
 __global__ void __launch_bounds__(kBlock)
     gradient_tile_kernel(T* __restrict__ s, Tile tile, PairLabels labels, const T* __restrict__ state,
                          const T* __restrict__ scale, Params<T> params) {
@@ -200,8 +200,10 @@ __global__ void __launch_bounds__(kBlock)
     const Map map;
     if (map.row >= tile.rows) return;
     const int64_t i = tile.i0 + map.row;
-    const int32_t yi = labels.y[i];
-    const int32_t ryi = SYMMETRIC ? labels.ry[i] : 0;
+    const L* y = static_cast<const L*>(labels.y);
+    const L* ry = static_cast<const L*>(labels.ry);
+    const L yi = y[i];
+    const L ryi = SYMMETRIC ? ry[i] : L(0);
     const T lp_i = state[2 * i];
     const T ln_i = state[2 * i + 1];
     const T scale_i = scale[i];
@@ -210,17 +212,21 @@ __global__ void __launch_bounds__(kBlock)
     // Tile-relative pointers and a 32-bit column index (tiles have fewer than 2^31 columns) keep the
     // loop's registers down: nvcc 11.8 spilled the double symmetric variant otherwise.
     const int cols = static_cast<int>(tile.cols);
-    const int32_t* ry_tile = labels.ry + tile.j0;
-    const int32_t* y_tile = labels.y + tile.j0;
+    const L* ry_tile = ry + tile.j0;
+    const L* y_tile = y + tile.j0;
     const T* state_tile = state + 2 * tile.j0;
     const T* scale_tile = scale + tile.j0;
+    // The column of pair (i, i) within this tile, or -1: a 32-bit compare in the loop instead of keeping
+    // the 64-bit row index live (nvcc 11.8 spilled the double symmetric int64-label variant otherwise).
+    const int diagonal = (i >= tile.j0 && i - tile.j0 < tile.cols) ? static_cast<int>(i - tile.j0) : -1;
     for (int c = map.lane_in_row; c < cols; c += Map::kThreadsPerRow) {
-        const int64_t j = tile.j0 + c;
         const T sim = srow[c];
-        const int kind_ij = math::pair_kind(yi, ry_tile[c], i == j, remove_diagonal);
+        const bool same_ij = yi == ry_tile[c];
+        const bool same_ji = SYMMETRIC && y_tile[c] == ryi;
+        const int kind_ij = math::pair_kind_of(same_ij, c == diagonal, remove_diagonal);
         if (SYMMETRIC) {
             // Load row j's inputs before either term: the same similarity seen from row j as the query.
-            const int kind_ji = math::pair_kind(y_tile[c], ryi, i == j, remove_diagonal);
+            const int kind_ji = math::pair_kind_of(same_ji, c == diagonal, remove_diagonal);
             const T lp_j = state_tile[2 * c];
             const T ln_j = state_tile[2 * c + 1];
             const T scale_j = scale_tile[c];
@@ -277,16 +283,25 @@ cudaError_t launch_init_accum(RowAccum<T>* acc, int64_t n, cudaStream_t stream) 
     return cudaGetLastError();
 }
 
+template <class T, class L>
+void lse_tile_typed(const T* s, Tile tile, PairLabels labels, Params<T> params, RowAccum<T>* acc, cudaStream_t stream) {
+    if (wide(tile.cols)) {
+        lse_tile_kernel<T, L, 4><<<blocks_for(tile.rows, RowMapping<4>::kRowsPerBlock), kBlock, 0, stream>>>(
+            s, tile, labels, params, acc);
+    } else {
+        lse_tile_kernel<T, L, 1><<<blocks_for(tile.rows, RowMapping<1>::kRowsPerBlock), kBlock, 0, stream>>>(
+            s, tile, labels, params, acc);
+    }
+}
+
 template <class T>
 cudaError_t launch_lse_tile(const T* s, Tile tile, PairLabels labels, Params<T> params, RowAccum<T>* acc,
                             cudaStream_t stream) {
     if (tile.rows == 0 || tile.cols == 0) return cudaSuccess;
-    if (wide(tile.cols)) {
-        lse_tile_kernel<T, 4><<<blocks_for(tile.rows, RowMapping<4>::kRowsPerBlock), kBlock, 0, stream>>>(
-            s, tile, labels, params, acc);
+    if (labels.wide) {
+        lse_tile_typed<T, int64_t>(s, tile, labels, params, acc, stream);
     } else {
-        lse_tile_kernel<T, 1><<<blocks_for(tile.rows, RowMapping<1>::kRowsPerBlock), kBlock, 0, stream>>>(
-            s, tile, labels, params, acc);
+        lse_tile_typed<T, int32_t>(s, tile, labels, params, acc, stream);
     }
     return cudaGetLastError();
 }
@@ -316,24 +331,35 @@ cudaError_t launch_row_scale(const T* state, const T* weights, const T* upstream
     return cudaGetLastError();
 }
 
+template <class T, class L, int WARPS_PER_ROW>
+void gradient_tile_typed(T* s, Tile tile, PairLabels labels, bool symmetric, const T* state, const T* scale,
+                         Params<T> params, cudaStream_t stream) {
+    const unsigned int grid = blocks_for(tile.rows, RowMapping<WARPS_PER_ROW>::kRowsPerBlock);
+    if (symmetric) {
+        gradient_tile_kernel<T, L, true, WARPS_PER_ROW><<<grid, kBlock, 0, stream>>>(s, tile, labels, state, scale, params);
+    } else {
+        gradient_tile_kernel<T, L, false, WARPS_PER_ROW><<<grid, kBlock, 0, stream>>>(s, tile, labels, state, scale, params);
+    }
+}
+
+template <class T, class L>
+void gradient_tile_typed(T* s, Tile tile, PairLabels labels, bool symmetric, const T* state, const T* scale,
+                         Params<T> params, cudaStream_t stream) {
+    if (wide(tile.cols)) {
+        gradient_tile_typed<T, L, 4>(s, tile, labels, symmetric, state, scale, params, stream);
+    } else {
+        gradient_tile_typed<T, L, 1>(s, tile, labels, symmetric, state, scale, params, stream);
+    }
+}
+
 template <class T>
 cudaError_t launch_gradient_tile(T* s, Tile tile, PairLabels labels, bool symmetric, const T* state, const T* scale,
                                  Params<T> params, cudaStream_t stream) {
     if (tile.rows == 0 || tile.cols == 0) return cudaSuccess;
-    if (wide(tile.cols)) {
-        const unsigned int grid = blocks_for(tile.rows, RowMapping<4>::kRowsPerBlock);
-        if (symmetric) {
-            gradient_tile_kernel<T, true, 4><<<grid, kBlock, 0, stream>>>(s, tile, labels, state, scale, params);
-        } else {
-            gradient_tile_kernel<T, false, 4><<<grid, kBlock, 0, stream>>>(s, tile, labels, state, scale, params);
-        }
+    if (labels.wide) {
+        gradient_tile_typed<T, int64_t>(s, tile, labels, symmetric, state, scale, params, stream);
     } else {
-        const unsigned int grid = blocks_for(tile.rows, RowMapping<1>::kRowsPerBlock);
-        if (symmetric) {
-            gradient_tile_kernel<T, true, 1><<<grid, kBlock, 0, stream>>>(s, tile, labels, state, scale, params);
-        } else {
-            gradient_tile_kernel<T, false, 1><<<grid, kBlock, 0, stream>>>(s, tile, labels, state, scale, params);
-        }
+        gradient_tile_typed<T, int32_t>(s, tile, labels, symmetric, state, scale, params, stream);
     }
     return cudaGetLastError();
 }

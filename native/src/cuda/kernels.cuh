@@ -19,10 +19,12 @@ struct RowAccum {
     math::OnlineLse<T> neg;
 };
 
-// Which pairs are positives and negatives: query labels y (rows), reference labels ry (columns).
+// Which pairs are positives and negatives: query labels y (rows), reference labels ry (columns), both
+// int64_t when `wide` (circleloss_label_type INT64), else int32_t.
 struct PairLabels {
-    const int32_t* y;
-    const int32_t* ry;
+    const void* y;
+    const void* ry;
+    int wide;
     int remove_diagonal;
 };
 

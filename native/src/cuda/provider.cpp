@@ -246,8 +246,9 @@ struct DeviceProblem {
     int64_t n = 0, d = 0, m = 0;
     const T* x = nullptr;
     const T* r = nullptr;
-    const int32_t* y = nullptr;
-    const int32_t* ry = nullptr;
+    const void* y = nullptr;   // labels of label_type
+    const void* ry = nullptr;
+    bool wide_labels = false;  // int64_t labels (circleloss_label_type INT64), else int32_t
     const T* w = nullptr;
     const T* upstream = nullptr;
     bool refs_are_queries = true;
@@ -454,7 +455,7 @@ struct GradientTargets {
 template <class T>
 void run_forward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_options& o, const Plan& plan,
                       RowScratch<T>& rs, const ForwardTargets& out) {
-    const PairLabels labels{p.y, p.ry, o.remove_diagonal};
+    const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal};
     const math::Params<T> params = params_of<T>(o);
     check_cuda(launch_init_accum(rs.acc, p.n, ctx.stream), "init kernel");
     for (int64_t bi = 0; bi < plan.row_blocks; ++bi) {
@@ -484,7 +485,7 @@ template <class T>
 void run_backward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_options& o, const Plan& plan,
                        RowScratch<T>& rs, const T* state, bool tiles_ready, bool divisor_ready,
                        const GradientTargets& out) {
-    const PairLabels labels{p.y, p.ry, o.remove_diagonal};
+    const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal};
     const math::Params<T> params = params_of<T>(o);
     T* dx = static_cast<T*>(out.dx);
     T* dr = static_cast<T*>(out.dr);
@@ -538,6 +539,8 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
     p.m = z.m;
     p.refs_are_queries = z.refs_are_queries;
     p.loss_length = z.loss_length;
+    p.wide_labels = problem.label_type == CIRCLELOSS_LABELS_INT64;  // validated by the core
+    const uint64_t label_bytes = p.wide_labels ? sizeof(int64_t) : sizeof(int32_t);
     ForwardTargets fo;
     GradientTargets go;
     const T* saved_state = static_cast<const T*>(saved_state_in);
@@ -547,8 +550,8 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
     struct Staged {
         T* x = nullptr;
         T* r = nullptr;
-        int32_t* y = nullptr;
-        int32_t* ry = nullptr;
+        void* y = nullptr;
+        void* ry = nullptr;
         T* w = nullptr;
         T* upstream = nullptr;
         T* state_in = nullptr;
@@ -562,8 +565,8 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
     auto lay_out_staging = [&] {
         st.x = staging.take<T>(nd);
         st.r = refs_given ? staging.take<T>(md) : nullptr;
-        st.y = staging.take<int32_t>(n);
-        st.ry = problem.ref_labels ? staging.take<int32_t>(m) : nullptr;
+        st.y = staging.take<unsigned char>(n * label_bytes);
+        st.ry = problem.ref_labels ? staging.take<unsigned char>(m * label_bytes) : nullptr;
         st.w = problem.sample_weights ? staging.take<T>(n) : nullptr;
         st.upstream = (do_backward && problem.upstream) ? staging.take<T>(upstream_count) : nullptr;
         st.state_in = kind == CallKind::kBackward ? staging.take<T>(2 * n) : nullptr;
@@ -591,8 +594,8 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         };
         upload(st.x, problem.embeddings, nd * sizeof(T));
         upload(st.r, problem.ref_embeddings, md * sizeof(T));
-        upload(st.y, problem.labels, n * sizeof(int32_t));
-        upload(st.ry, problem.ref_labels, m * sizeof(int32_t));
+        upload(st.y, problem.labels, n * label_bytes);
+        upload(st.ry, problem.ref_labels, m * label_bytes);
         upload(st.w, problem.sample_weights, n * sizeof(T));
         upload(st.upstream, problem.upstream, upstream_count * sizeof(T));
         upload(st.state_in, saved_state_in, 2 * n * sizeof(T));

@@ -45,9 +45,16 @@ struct Params {
 // Pair classes. The diagonal (i == j) is removed from the positives only, never made a negative.
 enum PairKind : int { kPairIgnored = 0, kPairPositive = 1, kPairNegative = 2 };
 
-CL_HD int pair_kind(int32_t query_label, int32_t ref_label, bool on_diagonal, bool remove_diagonal) {
-    if (query_label != ref_label) return kPairNegative;
+// From whether the labels are equal (only equality of labels matters, whatever their type).
+CL_HD int pair_kind_of(bool same_label, bool on_diagonal, bool remove_diagonal) {
+    if (!same_label) return kPairNegative;
     return (remove_diagonal && on_diagonal) ? kPairIgnored : kPairPositive;
+}
+
+// L: the label type (int32_t or int64_t).
+template <class L>
+CL_HD int pair_kind(L query_label, L ref_label, bool on_diagonal, bool remove_diagonal) {
+    return pair_kind_of(query_label == ref_label, on_diagonal, remove_diagonal);
 }
 
 // d = max(1 - s, 0)

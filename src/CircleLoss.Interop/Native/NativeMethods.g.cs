@@ -16,10 +16,10 @@ namespace CircleLoss.Interop.Native;
 internal static class NativeConstants
 {
     internal const int CIRCLELOSS_VERSION_MAJOR = 0;
-    internal const int CIRCLELOSS_VERSION_MINOR = 1;
+    internal const int CIRCLELOSS_VERSION_MINOR = 2;
     internal const int CIRCLELOSS_VERSION_PATCH = 0;
-    internal const int CIRCLELOSS_VERSION_NUMBER = 100;
-    internal const string CIRCLELOSS_VERSION_STRING = "0.1.0";
+    internal const int CIRCLELOSS_VERSION_NUMBER = 200;
+    internal const string CIRCLELOSS_VERSION_STRING = "0.2.0";
     internal const int CIRCLELOSS_SAVED_STATE_PER_ROW = 2;
     internal const int CIRCLELOSS_SESSION_FLAG_ALLOW_TF32 = 1;
 }
@@ -118,6 +118,22 @@ internal enum circleloss_dtype : uint
 {
     CIRCLELOSS_DTYPE_FLOAT32 = 0,
     CIRCLELOSS_DTYPE_FLOAT64 = 1,
+}
+
+/// <summary>
+/// The integer type of labels and ref_labels (both have the same type). Only equality of labels
+/// matters; any value of the type is a valid label. (Since 0.2.0: older callers pass 0 here.)
+/// </summary>
+internal enum circleloss_label_type : uint
+{
+    /// <summary>
+    /// int32_t (default)
+    /// </summary>
+    CIRCLELOSS_LABELS_INT32 = 0,
+    /// <summary>
+    /// int64_t, e.g. PyTorch's and TorchSharp's default integer tensors
+    /// </summary>
+    CIRCLELOSS_LABELS_INT64 = 1,
 }
 
 /// <summary>
@@ -234,9 +250,9 @@ internal unsafe struct circleloss_problem
     /// </summary>
     public circleloss_memory memory; // circleloss_memory, offset 8
     /// <summary>
-    /// must be 0
+    /// default INT32: the element type of labels and ref_labels
     /// </summary>
-    public int reserved0; // int32_t, offset 12
+    public circleloss_label_type label_type; // circleloss_label_type, offset 12
     /// <summary>
     /// query rows, &gt;= 0
     /// </summary>
@@ -250,17 +266,17 @@ internal unsafe struct circleloss_problem
     /// </summary>
     public long m; // int64_t, offset 32
     /// <summary>
-    /// n labels; required when n &gt; 0
+    /// n labels of label_type; required when n &gt; 0
     /// </summary>
-    public int* labels; // const int32_t *, offset 40
+    public void* labels; // const void *, offset 40
     /// <summary>
     /// n×d, meant to be L2-normalised; required when n &gt; 0
     /// </summary>
     public void* embeddings; // const void *, offset 48
     /// <summary>
-    /// m labels, optional
+    /// m labels of label_type, optional
     /// </summary>
-    public int* ref_labels; // const int32_t *, offset 56
+    public void* ref_labels; // const void *, offset 56
     /// <summary>
     /// m×d, optional
     /// </summary>

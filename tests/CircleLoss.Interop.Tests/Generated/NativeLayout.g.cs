@@ -54,13 +54,13 @@ internal static class NativeLayout
             new("struct_size", "uint32_t", 0, 4),
             new("dtype", "circleloss_dtype", 4, 4),
             new("memory", "circleloss_memory", 8, 4),
-            new("reserved0", "int32_t", 12, 4),
+            new("label_type", "circleloss_label_type", 12, 4),
             new("n", "int64_t", 16, 8),
             new("d", "int64_t", 24, 8),
             new("m", "int64_t", 32, 8),
-            new("labels", "const int32_t *", 40, 8),
+            new("labels", "const void *", 40, 8),
             new("embeddings", "const void *", 48, 8),
-            new("ref_labels", "const int32_t *", 56, 8),
+            new("ref_labels", "const void *", 56, 8),
             new("ref_embeddings", "const void *", 64, 8),
             new("sample_weights", "const void *", 72, 8),
             new("upstream", "const void *", 80, 8),
@@ -121,6 +121,11 @@ internal static class NativeLayout
         [
             ("CIRCLELOSS_DTYPE_FLOAT32", 0),
             ("CIRCLELOSS_DTYPE_FLOAT64", 1),
+        ]),
+        new("circleloss_label_type", typeof(global::CircleLoss.Interop.Native.circleloss_label_type), 4,
+        [
+            ("CIRCLELOSS_LABELS_INT32", 0),
+            ("CIRCLELOSS_LABELS_INT64", 1),
         ]),
         new("circleloss_memory", typeof(global::CircleLoss.Interop.Native.circleloss_memory), 4,
         [
