@@ -678,8 +678,8 @@ void run_typed(FuzzedDataProvider& f, int32_t dtype_value, bool dtype_valid) {
     static const int64_t kDummyLabel64 = 0;
     const bool wide_labels = f.ConsumeIntegralInRange<int>(0, 3) == 1 && raw(p.label_type) == CIRCLELOSS_LABELS_INT32;
     if (wide_labels) {
-        for (int32_t v : labels) labels64.push_back((static_cast<int64_t>(v) << 32) | 7);
-        for (int32_t v : ref_labels) ref_labels64.push_back((static_cast<int64_t>(v) << 32) | 7);
+        for (int32_t v : labels) labels64.push_back(static_cast<int64_t>((uint64_t{static_cast<uint32_t>(v)} << 32) | 7));
+        for (int32_t v : ref_labels) ref_labels64.push_back(static_cast<int64_t>((uint64_t{static_cast<uint32_t>(v)} << 32) | 7));
         p.label_type = CIRCLELOSS_LABELS_INT64;
         if (p.labels) p.labels = labels64.empty() ? static_cast<const void*>(&kDummyLabel64) : labels64.data();
         if (p.ref_labels) p.ref_labels = ref_labels64.empty() ? static_cast<const void*>(&kDummyLabel64) : ref_labels64.data();

@@ -409,7 +409,7 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
     }
     auto wide = [](const std::vector<int32_t>& v) {
         std::vector<int64_t> w;
-        for (int32_t l : v) w.push_back((static_cast<int64_t>(l) << 32) | 7);
+        for (int32_t l : v) w.push_back(static_cast<int64_t>((uint64_t{static_cast<uint32_t>(l)} << 32) | 7));
         return w;
     };
     const std::vector<int64_t> y64 = wide(c.y), ry64 = wide(c.ry);

@@ -459,7 +459,7 @@ std::vector<double> widen(const std::vector<T>& v) {
 std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels) {
     std::vector<int64_t> wide;
     wide.reserve(labels.size());
-    for (int32_t v : labels) wide.push_back((static_cast<int64_t>(v) << 32) | 7);
+    for (int32_t v : labels) wide.push_back(static_cast<int64_t>((uint64_t{static_cast<uint32_t>(v)} << 32) | 7));
     return wide;
 }
 

@@ -118,14 +118,16 @@ struct RowStats {
     }
 };
 
-// Per-participant scratch, allocated before any output is written.
+// Per-participant scratch (uninitialised: every use writes before it reads), from the session's buffer
+// cache, acquired before any output is written.
 template <class T>
 struct Scratch {
-    std::vector<std::vector<T>> buffers;
-    Scratch(int participants, size_t elements) : buffers(static_cast<size_t>(participants)) {
-        for (auto& b : buffers) b.resize(elements);
-    }
-    T* get(int slot) { return buffers[static_cast<size_t>(slot)].data(); }
+    BufferCache::Lease lease;
+    size_t elements;
+    Scratch(BufferCache& cache, int participants, size_t elements_per_participant)
+        : lease(cache.acquire(static_cast<size_t>(participants) * elements_per_participant * sizeof(T))),
+          elements(elements_per_participant) {}
+    T* get(int slot) { return static_cast<T*>(lease.data()) + static_cast<size_t>(slot) * elements; }
 };
 
 // How a call is carried out: the whole n×m similarity matrix in memory when it fits the budget (one
@@ -510,7 +512,7 @@ struct Work {
     Work(const Problem<T, L>& p, int threads, uint64_t limit, PlanPolicy policy, BufferCache& cache)
         : budget(plan_for(p, threads, limit, policy)),
           matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * p.m) * sizeof(T) : 0)),
-          scratch(budget.participants, budget.plan == Plan::Materialised
+          scratch(cache, budget.participants, budget.plan == Plan::Materialised
                                            ? static_cast<size_t>(std::max<int64_t>(p.m, 4 * kColumnBlock))
                                            : static_cast<size_t>((kRowBlock + 1) * kColumnTile)),
           stats(p.n) {}
@@ -624,21 +626,33 @@ BufferCache::Lease BufferCache::acquire(size_t bytes) {
     if (bytes == 0) return Lease(nullptr, 0, nullptr);
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (cached_ && cached_bytes_ >= bytes) {
-            cached_bytes_ = 0;
-            return Lease(this, bytes, std::move(cached_));
+        // The smallest cached buffer that is large enough.
+        auto best = cached_.end();
+        for (auto it = cached_.begin(); it != cached_.end(); ++it) {
+            if (it->bytes >= bytes && (best == cached_.end() || it->bytes < best->bytes)) best = it;
+        }
+        if (best != cached_.end()) {
+            Lease lease(this, best->bytes, std::move(best->data));
+            cached_.erase(best);
+            return lease;
         }
     }
-    // Default-initialised: no memset of memory that the GEMM overwrites anyway.
+    // Default-initialised: no memset of memory that is written before it is read.
     return Lease(this, bytes, std::unique_ptr<unsigned char[]>(new unsigned char[bytes]));
 }
 
 void BufferCache::give_back(size_t bytes, std::unique_ptr<unsigned char[]> data) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (bytes > cached_bytes_) {
-        cached_ = std::move(data);
-        cached_bytes_ = bytes;
+    if (cached_.size() < kMaxCached) {
+        cached_.push_back(Cached{bytes, std::move(data)});
+        return;
     }
+    // Full: keep the larger buffers.
+    auto smallest = cached_.begin();
+    for (auto it = cached_.begin(); it != cached_.end(); ++it) {
+        if (it->bytes < smallest->bytes) smallest = it;
+    }
+    if (bytes > smallest->bytes) *smallest = Cached{bytes, std::move(data)};
 }
 
 CpuBackend::CpuBackend(int num_threads, uint64_t workspace_limit_bytes)

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 #include <mutex>
 #include <string>
 
@@ -47,10 +48,16 @@ public:
     Lease acquire(size_t bytes);
 
 private:
+    // A call holds a few buffers at once (the similarity matrix, the per-thread scratch): keeping that
+    // many between calls spares every call the allocation and the page faults of fresh memory.
+    static constexpr size_t kMaxCached = 4;
+    struct Cached {
+        size_t bytes;
+        std::unique_ptr<unsigned char[]> data;
+    };
     void give_back(size_t bytes, std::unique_ptr<unsigned char[]> data);
     std::mutex mutex_;
-    size_t cached_bytes_ = 0;
-    std::unique_ptr<unsigned char[]> cached_;
+    std::vector<Cached> cached_;
 };
 
 class CpuBackend {
