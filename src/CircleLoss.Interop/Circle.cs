@@ -217,11 +217,11 @@ public sealed unsafe partial class Circle : IDisposable
     private ref struct Call<T>
         where T : unmanaged
     {
-        public ReadOnlySpan<int> Labels;
+        public LabelSpan Labels;
         public ReadOnlySpan<T> Embeddings;
         public int Dimension;
         public ReadOnlySpan<T> SampleWeights;
-        public ReadOnlySpan<int> RefLabels;
+        public LabelSpan RefLabels;
         public bool HasRefLabels;
         public ReadOnlySpan<T> RefEmbeddings;
         public bool HasRefEmbeddings;
@@ -389,13 +389,19 @@ public sealed unsafe partial class Circle : IDisposable
         };
         (long n, long m) = CheckShapes(operation, shape, "empty");
         long d = call.Dimension;
+        if (call.HasRefLabels && !call.RefLabels.IsEmpty && call.RefLabels.IsInt64 != call.Labels.IsInt64)
+        {
+            throw new ArgumentException(
+                $"refLabels must have the integer type of labels ({(call.Labels.IsInt64 ? "64" : "32")}-bit), but are {(call.RefLabels.IsInt64 ? "64" : "32")}-bit.",
+                "refLabels");
+        }
 
         // ---- Pin, check overlaps, call. ----
         T dummy = default; // stands in for a required array of zero length: the library never reads or writes it
-        fixed (int* labels = call.Labels)
+        fixed (byte* labels = call.Labels)
         fixed (T* embeddings = call.Embeddings)
         fixed (T* sampleWeights = call.SampleWeights)
-        fixed (int* refLabels = call.RefLabels)
+        fixed (byte* refLabels = call.RefLabels)
         fixed (T* refEmbeddings = call.RefEmbeddings)
         fixed (T* upstream = call.Upstream)
         fixed (T* savedStateIn = call.SavedStateIn)
@@ -409,8 +415,8 @@ public sealed unsafe partial class Circle : IDisposable
             int size = sizeof(T);
             Span<Region> regions =
             [
-                new(labels, call.Labels.Length * 4L), new(embeddings, call.Embeddings.Length * (long)size),
-                new(sampleWeights, call.SampleWeights.Length * (long)size), new(refLabels, call.RefLabels.Length * 4L),
+                new(labels, call.Labels.ByteLength), new(embeddings, call.Embeddings.Length * (long)size),
+                new(sampleWeights, call.SampleWeights.Length * (long)size), new(refLabels, call.RefLabels.ByteLength),
                 new(refEmbeddings, call.RefEmbeddings.Length * (long)size), new(upstream, call.Upstream.Length * (long)size),
                 new(savedStateIn, call.SavedStateIn.Length * (long)size),
                 new(loss, call.Loss.Length * (long)size), new(perSampleLoss, call.PerSampleLoss.Length * (long)size),
@@ -422,12 +428,13 @@ public sealed unsafe partial class Circle : IDisposable
             circleloss_problem problem = _problemTemplate;
             problem.dtype = typeof(T) == typeof(float) ? circleloss_dtype.CIRCLELOSS_DTYPE_FLOAT32 : circleloss_dtype.CIRCLELOSS_DTYPE_FLOAT64;
             problem.memory = circleloss_memory.CIRCLELOSS_MEMORY_HOST;
+            problem.label_type = call.Labels.IsInt64 ? circleloss_label_type.CIRCLELOSS_LABELS_INT64 : circleloss_label_type.CIRCLELOSS_LABELS_INT32;
             problem.n = n;
             problem.d = d;
             problem.m = m;
             problem.labels = labels;
             problem.embeddings = embeddings;
-            problem.ref_labels = call.HasRefLabels ? (refLabels != null ? refLabels : (int*)&dummy) : null;
+            problem.ref_labels = call.HasRefLabels ? (refLabels != null ? refLabels : &dummy) : null;
             problem.ref_embeddings = call.HasRefEmbeddings ? (refEmbeddings != null ? refEmbeddings : &dummy) : null;
             problem.sample_weights = call.SampleWeights.IsEmpty ? null : sampleWeights;
             problem.upstream = call.Upstream.IsEmpty ? null : upstream;
