@@ -100,8 +100,11 @@ bool magnitudes_fit(const ResolvedOptions& o, int64_t n, int64_t m, double s_max
     const double reach = std::fabs(static_cast<double>(static_cast<T>(o.margin))) + 2.0 + s_max;  // bounds |m ± d|, ...
     const double logit = gamma * reach * reach;
     const double rows = static_cast<double>(std::max<int64_t>(n, 1));
-    const double loss = rows * w_max * (2.0 * logit + std::log(static_cast<double>(m) + 1.0) + 1.0);
-    const double gradient = rows * w_max * up_max * 4.0 * gamma * reach * e_max;
+    // Each row's reduction coefficient is at most max(w) (NONE, SUM, SUM_OVER_BATCH_SIZE, MEAN) or at most 1
+    // (MEAN_WITH_SAMPLE_WEIGHT: w_i / sum of the valid w, however small the weights are).
+    const double coefficient = std::max(w_max, 1.0);
+    const double loss = rows * coefficient * (2.0 * logit + std::log(static_cast<double>(m) + 1.0) + 1.0);
+    const double gradient = rows * coefficient * up_max * 4.0 * gamma * reach * e_max;
     return reach * reach <= limit && logit <= limit && loss <= limit && gradient <= limit;
 }
 

@@ -323,6 +323,20 @@ TEST(BadInput, ValuesTooLargeForTheType) {
         expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "largest sample weight");
     }
     {
+        // Fuzz finding F5: MEAN_WITH_SAMPLE_WEIGHT divides by the sum of the weights, so tiny weights do not make
+        // the gradient small; with an upstream near FLT_MAX it overflowed to -inf with status OK.
+        Fixture f;
+        f.weights = {1.17549435e-38f, 0, 0, 0};
+        f.problem.sample_weights = f.weights.data();
+        f.options.reduction = CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT;
+        float upstream = 3.40282347e+38f;
+        f.problem.upstream = &upstream;
+        expect_rejected(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "too large for float32");
+        upstream = 1e6f;  // a sane upstream with the same tiny weights is computed, finite
+        ASSERT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
+        for (float g : f.gx) EXPECT_TRUE(std::isfinite(g));
+    }
+    {
         Fixture f;  // the same magnitude is fine in float64
         std::vector<double> x(f.x.begin(), f.x.end()), loss(1, kSentinel), gx(8, kSentinel);
         x[3] = 3e18;
