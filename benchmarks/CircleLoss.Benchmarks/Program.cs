@@ -43,8 +43,8 @@ public static class Program
             }
         }
 
-        // 1. TorchSharp's native library on this system (see TorchSharpCompat), before anything touches TorchSharp.
-        Console.WriteLine(TorchSharpCompat.Prepare(AppContext.BaseDirectory));
+        // 1. TorchSharp's native library on this system (see LibTorchSharpCompatibility in CircleLoss.Interop.TorchSharp), before anything touches TorchSharp.
+        Console.WriteLine(CircleLoss.Interop.TorchSharp.LibTorchSharpCompatibility.Prepare(AppContext.BaseDirectory));
         if (prepareOnly)
         {
             return 0;

@@ -174,7 +174,7 @@ internal sealed class Report
         md.AppendLine("  every row has positives and negatives (TorchSharp's logsumexp over an empty set would give NaN gradients).");
         md.AppendLine("- TorchSharp on Debian bookworm: libLibTorchSharp.so asks for GLIBCXX_3.4.32 only for GCC 13's");
         md.AppendLine("  `std::ios_base_library_init()` marker (no relocation uses it). The benchmark marks that one version requirement");
-        md.AppendLine("  weak in the copy inside its own build output (`TorchSharpCompat.cs`); Debian trixie's libstdc++ cannot be used");
+        md.AppendLine("  weak in the copy inside its own build output (`LibTorchSharpCompatibility` of CircleLoss.Interop.TorchSharp); Debian trixie's libstdc++ cannot be used");
         md.AppendLine("  instead, it needs glibc 2.38 (bookworm has 2.36). Nothing on the system or in the NuGet cache is changed.");
         return md.ToString();
     }

@@ -3,30 +3,44 @@ using System.Buffers.Binary;
 using System.IO;
 using System.Text;
 
-namespace CircleLoss.Benchmarks;
+namespace CircleLoss.Interop.TorchSharp;
 
 /// <summary>
-/// TorchSharp 0.107's libLibTorchSharp.so is linked against GCC 13+ and asks for <c>GLIBCXX_3.4.32</c> for exactly one
-/// symbol, <c>std::ios_base_library_init()</c>: a link-time marker GCC 13 emits in every object that includes
-/// &lt;iostream&gt;, with no relocation against it (it is never called or bound). Debian bookworm's libstdc++
-/// (GCC 12) stops at 3.4.30, so the dynamic loader refuses the library. Debian trixie's libstdc++ cannot stand in:
-/// it needs glibc 2.38 and bookworm has 2.36.
-///
-/// The workaround touches neither the system nor the NuGet cache: it edits the copy of libLibTorchSharp.so in this
-/// program's own build output, marking that one version requirement weak (ELF <c>VER_FLG_WEAK</c> on the
-/// <c>Vernaux</c> entry), which glibc's loader accepts when the version is missing. It is applied only when the
-/// process's libstdc++ lacks the version, and only after checking that no relocation refers to a symbol of that
-/// version (so nothing can ever be bound to it).
+/// Makes TorchSharp 0.107's native library loadable on Linux distributions whose libstdc++ predates GCC 13 (Debian 12,
+/// Ubuntu 22.04). Its <c>libLibTorchSharp.so</c> asks for <c>GLIBCXX_3.4.32</c> for exactly one symbol,
+/// <c>std::ios_base_library_init()</c>: a link-time marker GCC 13 emits in every object that includes
+/// &lt;iostream&gt;, with no relocation against it (it is never called or bound). Those distributions' libstdc++ stops
+/// at 3.4.30 (GCC 12), so the dynamic loader refuses the library and every TorchSharp
+/// call fails at type initialisation.
 /// </summary>
-internal static class TorchSharpCompat
+/// <remarks>
+/// <see cref="Prepare"/> touches neither the system nor the NuGet cache: it edits the copy of libLibTorchSharp.so in
+/// an application's own output folder, marking that one version requirement weak (ELF <c>VER_FLG_WEAK</c> on the
+/// <c>Vernaux</c> entry), which glibc's loader accepts when the version is missing. It does so only when the
+/// process's libstdc++ lacks the version, and only after checking that no symbol of that version other than the
+/// marker is imported (so nothing can ever be bound to it). Call it first thing in <c>Main</c>, before any TorchSharp
+/// type is used. Newer distributions (Debian 13, Ubuntu 24.04, RHEL 10) need nothing.
+/// </remarks>
+public static class LibTorchSharpCompatibility
 {
     private const string NeededVersion = "GLIBCXX_3.4.32";
     private const string NeededFile = "libstdc++.so.6";
     private const ushort VerFlagWeak = 0x2;
 
-    /// <summary>Returns a line saying what was done (or why nothing was needed).</summary>
-    public static string Prepare(string directory)
+    /// <summary>Marks the requirement weak in the copy of libLibTorchSharp.so under <paramref name="directory"/> (or
+    /// its <c>runtimes/linux-x64/native</c> folder) when this process's libstdc++ lacks it.</summary>
+    /// <param name="directory">The application's folder; null for <see cref="AppContext.BaseDirectory"/>.</param>
+    /// <returns>A line saying what was done, or why nothing was needed.</returns>
+    /// <exception cref="InvalidDataException">The library is not a little-endian ELF64 file, or another symbol needs
+    /// the version (the file is then left as it is).</exception>
+    public static string Prepare(string? directory = null)
     {
+        directory ??= AppContext.BaseDirectory;
+        if (!OperatingSystem.IsLinux())
+        {
+            return "LibTorchSharp compatibility: not Linux; nothing to do.";
+        }
+
         string library = Path.Combine(directory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         if (!File.Exists(library))
         {
@@ -35,13 +49,13 @@ internal static class TorchSharpCompat
 
         if (!File.Exists(library))
         {
-            return $"TorchSharp compat: {library} not found; nothing to do.";
+            return $"LibTorchSharp compatibility: {library} not found; nothing to do.";
         }
 
         string? libstdcxx = LoadedLibstdcxx();
         if (libstdcxx is not null && Contains(File.ReadAllBytes(libstdcxx), NeededVersion))
         {
-            return $"TorchSharp compat: {libstdcxx} defines {NeededVersion}; no change needed.";
+            return $"LibTorchSharp compatibility: {libstdcxx} defines {NeededVersion}; no change needed.";
         }
 
         byte[] elf = File.ReadAllBytes(library);
@@ -53,7 +67,7 @@ internal static class TorchSharpCompat
             File.Move(temporary, library, overwrite: true);
         }
 
-        return $"TorchSharp compat: {library}: {result} (system libstdc++: {libstdcxx ?? "not found in /proc/self/maps"}).";
+        return $"LibTorchSharp compatibility: {library}: {result} (system libstdc++: {libstdcxx ?? "not found in /proc/self/maps"}).";
     }
 
     private static string? LoadedLibstdcxx()
