@@ -138,16 +138,14 @@ function Invoke-PesterSuite {
 }
 
 function Invoke-Packaging {
-    Write-Step 'packaging (pack, native dependencies, consumer sample)'
-    $passed = 0; $failed = 0
-    & bash (Join-Path $Root 'eng/pack.sh') $Configuration
-    if ($LASTEXITCODE -eq 0) {
-        $passed++
-        & bash (Join-Path $Root 'eng/consumer-check.sh')
-        if ($LASTEXITCODE -eq 0) { $passed++ } else { $failed++ }
-    } else { $failed += 2 }
-    Add-SummaryLine 'packaging' $passed $failed 0
-    return ($failed -eq 0)
+    Write-Step 'packaging (pack, native dependencies, consumer sample, TorchSharp sample)'
+    $out = & bash (Join-Path $Root 'eng/packaging-check.sh') $Configuration 2>&1 | Out-String
+    $rc = $LASTEXITCODE
+    Write-Host $out
+    if ($out -match '(?m)^packaging: (\d+) passed, (\d+) failed') {
+        Add-SummaryLine 'packaging' ([int]$Matches[1]) ([int]$Matches[2]) 0
+    } else { Add-SummaryLine 'packaging' 0 1 0; return $false }
+    return ($rc -eq 0)
 }
 
 function Invoke-Reliability {

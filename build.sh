@@ -132,19 +132,21 @@ run_pester() {
   return $rc
 }
 
-# The packages as a user gets them: pack, check the shipped .so's dependencies, then a consumer that
-# restores only the packed packages computes the golden loss (normal and self-contained publish).
+# The packages as a user gets them: eng/packaging-check.sh (pack, the shipped library's dependencies, the consumer
+# sample and the TorchSharp sample installed from the packed packages).
 run_packaging() {
-  log "packaging (pack, native dependencies, consumer sample)"
-  local passed=0 failed=0
-  if eng/pack.sh "$CONFIGURATION"; then
-    passed=$((passed + 1))
-    if eng/consumer-check.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-  else
-    failed=$((failed + 2))
-  fi
-  record packaging "$passed" "$failed" 0
-  [ "$failed" -eq 0 ]
+  log "packaging (pack, native dependencies, consumer sample, TorchSharp sample)"
+  local out rc line
+  set +e
+  out=$(eng/packaging-check.sh "$CONFIGURATION" 2>&1)
+  rc=$?
+  set -e
+  echo "$out"
+  line=$(echo "$out" | grep -E '^packaging: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+  if [ -z "$line" ]; then record packaging 0 1 0; return 1; fi
+  record packaging "$(echo "$line" | sed -E 's/^packaging: ([0-9]+) passed.*/\1/')" \
+    "$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')" 0
+  return $rc
 }
 
 # Fuzzing (the corpus and regressions replayed, then a fixed seed for a fixed number of executions:
