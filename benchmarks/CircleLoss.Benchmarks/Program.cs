@@ -19,13 +19,13 @@ public static class Program
     /// benchmarks/run.sh runs: CircleLoss.Benchmarks --output docs/performance-torchsharp.md --command "benchmarks/run.sh".
     /// Options: --output PATH (the markdown results), --command TEXT (recorded in the results), --quick (short jobs, for
     /// trying the harness), --prepare-only (only the TorchSharp loader workaround), --filter NAME (benchmark classes
-    /// whose name contains NAME; repeatable).
+    /// whose name contains NAME; repeatable), --training-step (only the TorchSharp training-step comparison, printed).
     /// </summary>
     public static int Main(string[] args)
     {
         string? output = null;
         string command = "dotnet CircleLoss.Benchmarks.dll " + string.Join(' ', args);
-        bool prepareOnly = false, probeOnly = false;
+        bool prepareOnly = false, probeOnly = false, trainingStep = false;
         var filters = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -37,6 +37,7 @@ public static class Program
                 case "--prepare-only": prepareOnly = true; break;
                 case "--filter": filters.Add(args[++i]); break;
                 case "--probe": probeOnly = true; break;
+                case "--training-step": trainingStep = true; break;
                 default:
                     Console.Error.WriteLine($"unknown argument '{args[i]}'");
                     return 2;
@@ -80,6 +81,17 @@ public static class Program
         if (probeOnly)
         {
             Probe.Run();
+            return 0;
+        }
+
+        if (trainingStep)
+        {
+            // Issue 13: whole training steps with the TorchSharp adapter against the hand-written loss.
+            string table = TrainingStep.Run(Jobs.Quick);
+            Console.WriteLine();
+            Console.WriteLine($"OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}, " +
+                              $"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}, load average before {environment.LoadBefore}, after {LoadAverage()}");
+            Console.WriteLine(table);
             return 0;
         }
 
