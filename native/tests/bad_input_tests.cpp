@@ -71,6 +71,19 @@ struct Fixture {
     }
 };
 
+// The fixture's problem in float64: embeddings, loss and gradient arrays of doubles (no per-sample loss, no state).
+struct Float64Arrays {
+    std::vector<double> x, loss, gx;
+    explicit Float64Arrays(Fixture& f) : x(f.x.begin(), f.x.end()), loss(1, kSentinel), gx(8, kSentinel) {
+        f.problem.dtype = CIRCLELOSS_DTYPE_FLOAT64;
+        f.problem.embeddings = x.data();
+        f.fwd.loss = loss.data();
+        f.fwd.per_sample_loss = nullptr;
+        f.fwd.saved_state = nullptr;
+        f.grad.grad_embeddings = gx.data();
+    }
+};
+
 void expect_rejected(Fixture& f, circleloss_status expected, const std::string& needle) {
     const circleloss_status status = f.forward_backward();
     EXPECT_EQ(status, expected) << circleloss_status_name(status) << ": " << circleloss_last_error();
@@ -338,14 +351,10 @@ TEST(BadInput, ValuesTooLargeForTheType) {
     }
     {
         Fixture f;  // the same magnitude is fine in float64
-        std::vector<double> x(f.x.begin(), f.x.end()), loss(1, kSentinel), gx(8, kSentinel);
+        Float64Arrays a(f);
+        std::vector<double>& x = a.x;
+        const std::vector<double>& loss = a.loss;
         x[3] = 3e18;
-        f.problem.dtype = CIRCLELOSS_DTYPE_FLOAT64;
-        f.problem.embeddings = x.data();
-        f.fwd.loss = loss.data();
-        f.fwd.per_sample_loss = nullptr;
-        f.fwd.saved_state = nullptr;
-        f.grad.grad_embeddings = gx.data();
         EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
         EXPECT_TRUE(std::isfinite(loss[0]));
         x[3] = 1e300;
@@ -378,13 +387,8 @@ TEST(BadInput, OptionsThatAreNotNormalNumbersOfTheType) {
     }
     {
         Fixture f;  // float64: the same tiny values are normal there; 5e-324 is denormal
-        std::vector<double> x(f.x.begin(), f.x.end()), loss(1, kSentinel), gx(8, kSentinel);
-        f.problem.dtype = CIRCLELOSS_DTYPE_FLOAT64;
-        f.problem.embeddings = x.data();
-        f.fwd.loss = loss.data();
-        f.fwd.per_sample_loss = nullptr;
-        f.fwd.saved_state = nullptr;
-        f.grad.grad_embeddings = gx.data();
+        Float64Arrays a(f);
+        const std::vector<double>& loss = a.loss;
         f.options.gamma = 1e-40;
         f.options.margin = 1e-40;
         EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();
