@@ -89,6 +89,22 @@ public class ProcessTests
     }
 
     [Fact]
+    public void Demo_redirected_prints_the_written_files_whole_on_one_line_each()
+    {
+        using var temp = new TempDirectory();
+        string output = Path.Combine(temp.Path, "a-folder-name-long-enough-that-the-paths-go-past-eighty-columns");
+
+        (int code, string text, string error) = RunTool("demo", "--epochs", "1", "--backend", "cpu", "--output", output);
+
+        Assert.True(code == 0, error);
+        string[] lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+        string training = $"Wrote {Path.Combine(output, "training.png")}";
+        Assert.True(training.Length > 100);
+        Assert.Contains(training, lines);
+        Assert.Contains($"Wrote {Path.Combine(output, "embeddings.png")}", lines);
+    }
+
+    [Fact]
     public void Demo_redirected_prints_plain_epoch_lines()
     {
         using var temp = new TempDirectory();
