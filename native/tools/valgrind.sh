@@ -31,7 +31,10 @@ POSITIVE+=':Invariance.MaterialisedAndStreamedPlansAgree:Invariance.ForwardValue
 POSITIVE+=':AllCases/Golden.*_f32_keras_combined:AllCases/Golden.*_f64_paper_twostep'
 POSITIVE+=':Concurrency.ErrorsAreThreadLocal:Concurrency.CreateAndDestroyWhileOthersCompute'
 POSITIVE+=':Robustness.*:Exhaustion.*:LifetimeDeathTest.*'
-NEGATIVE='Robustness.HugeN*'
+# Left out: the huge-N cases, and the two thread-count grids under workspace limits (hundreds of calls with up to
+# 64 threads: minutes each under memcheck; they run under ASan in sanitize.sh).
+NEGATIVE='Robustness.HugeN*:Exhaustion.ThreadCountNeverChangesResultsUnderAWorkspaceLimit'
+NEGATIVE+=':Exhaustion.LimitThatFitsOneThreadRunsWithFewerThreads'
 # The CUDA loader caches its outcome per process, so each of its tests runs in a process of its own
 # (as under ctest).
 RUNS=("${VALGRIND_FILTER:-$POSITIVE-$NEGATIVE}")
