@@ -624,7 +624,7 @@ double CpuBackend::measure_product_floor(const ResolvedProblem& problem) {
 
 BufferCache::Lease BufferCache::acquire(size_t bytes) {
     if (bytes == 0) return Lease(nullptr, 0, nullptr);
-    {
+    if (bytes >= kMinCachedBytes) {
         std::lock_guard<std::mutex> lock(mutex_);
         // The smallest cached buffer that is large enough.
         auto best = cached_.end();
@@ -642,6 +642,7 @@ BufferCache::Lease BufferCache::acquire(size_t bytes) {
 }
 
 void BufferCache::give_back(size_t bytes, std::unique_ptr<unsigned char[]> data) {
+    if (bytes < kMinCachedBytes) return;  // freed here
     std::lock_guard<std::mutex> lock(mutex_);
     if (cached_.size() < kMaxCached) {
         cached_.push_back(Cached{bytes, std::move(data)});

@@ -49,8 +49,11 @@ public:
 
 private:
     // A call holds a few buffers at once (the similarity matrix, the per-thread scratch): keeping that
-    // many between calls spares every call the allocation and the page faults of fresh memory.
+    // many between calls spares every call the allocation and the page faults of fresh memory. Only large
+    // buffers are kept (the allocator maps them afresh on every call); small ones come from its heap at no
+    // such cost, and keeping them would only raise what an idle session holds.
     static constexpr size_t kMaxCached = 4;
+    static constexpr size_t kMinCachedBytes = size_t(256) << 10;
     struct Cached {
         size_t bytes;
         std::unique_ptr<unsigned char[]> data;
