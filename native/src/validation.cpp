@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "errors.h"
@@ -114,19 +113,18 @@ bool magnitudes_fit(const ResolvedOptions& o, int64_t n, int64_t m, double s_max
 // are then checked against the same bound with their actual magnitudes; device values cannot be read).
 template <class T>
 void check_options_in_type(const ResolvedOptions& o, int64_t n, int64_t m) {
-    const auto representable = [](double value, const char* name) {
+    const auto representable = [](double value, const char* name, bool zero_allowed) {
         const T t = static_cast<T>(value);
-        if (std::isnormal(t)) return;
+        if (std::isnormal(t) || (zero_allowed && value == 0)) return;
         const char* what = t == T(0) ? "zero" : std::isinf(t) ? "infinite" : "denormal";
         fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
              std::string("options->") + name + " (" + format_double(value) + ") is " + what + " in " + type_name<T>() +
-                 ", the precision of this call: it must be " + (std::strcmp(name, "margin") == 0 ? "0 or " : "") +
-                 "a normal " + type_name<T>() + " number, between " +
-                 format_double(static_cast<double>(std::numeric_limits<T>::min())) + " and " +
-                 format_double(static_cast<double>(std::numeric_limits<T>::max())) + " in magnitude");
+                 ", the precision of this call: it must be " + (zero_allowed ? "0 or " : "") + "a normal " +
+                 type_name<T>() + " number, between " + format_double(static_cast<double>(std::numeric_limits<T>::min())) +
+                 " and " + format_double(static_cast<double>(std::numeric_limits<T>::max())) + " in magnitude");
     };
-    representable(o.gamma, "gamma");
-    if (o.margin != 0) representable(o.margin, "margin");
+    representable(o.gamma, "gamma", false);
+    representable(o.margin, "margin", true);
     if (!magnitudes_fit<T>(o, n, m, 1.0, 1.0, 1.0, 1.0)) {
         // Name the option that is out of range: margin when gamma alone (with margin 0) would fit.
         ResolvedOptions gamma_alone = o;
