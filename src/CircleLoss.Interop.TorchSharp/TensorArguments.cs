@@ -14,18 +14,15 @@ namespace CircleLoss.Interop.TorchSharp;
 /// </summary>
 internal sealed class TensorArguments : IDisposable
 {
-    private TensorArguments(Tensor labels, Tensor embeddings, Tensor? refLabels, Tensor? refEmbeddings, Tensor? sampleWeights,
-        bool ownsCopies)
+    private TensorArguments(Tensor labels, Tensor embeddings, Tensor? refLabels, Tensor? refEmbeddings, Tensor? sampleWeights)
     {
         Labels = labels;
         Embeddings = embeddings;
         RefLabels = refLabels;
         RefEmbeddings = refEmbeddings;
         SampleWeights = sampleWeights;
-        _ownsCopies = ownsCopies;
     }
 
-    private readonly bool _ownsCopies;
     private Tensor[] _copies = [];
 
     public Tensor Labels { get; private set; }
@@ -125,7 +122,7 @@ internal sealed class TensorArguments : IDisposable
     /// <summary>The tensors, contiguous (a copy only of those that are not), owned by the returned object.</summary>
     public static TensorArguments Contiguous(Tensor labels, Tensor embeddings, Tensor? refLabels, Tensor? refEmbeddings, Tensor? sampleWeights)
     {
-        var arguments = new TensorArguments(labels, embeddings, refLabels, refEmbeddings, sampleWeights, ownsCopies: true);
+        var arguments = new TensorArguments(labels, embeddings, refLabels, refEmbeddings, sampleWeights);
         arguments.Labels = arguments.MakeContiguous(labels)!;
         arguments.Embeddings = arguments.MakeContiguous(embeddings)!;
         arguments.RefLabels = arguments.MakeContiguous(refLabels);
@@ -134,9 +131,9 @@ internal sealed class TensorArguments : IDisposable
         return arguments;
     }
 
-    /// <summary>Tensors known to be contiguous (saved by a forward pass), not owned.</summary>
+    /// <summary>Tensors known to be contiguous (saved by a forward pass), not owned: nothing to dispose.</summary>
     public static TensorArguments Borrowed(Tensor labels, Tensor embeddings, Tensor? refLabels, Tensor? refEmbeddings, Tensor? sampleWeights) =>
-        new(labels, embeddings, refLabels, refEmbeddings, sampleWeights, ownsCopies: false);
+        new(labels, embeddings, refLabels, refEmbeddings, sampleWeights);
 
     /// <summary>The labels as a span over the tensor's memory (int32 or int64).</summary>
     public static LabelSpan LabelsOf(Tensor? labels) => labels is null
@@ -183,7 +180,7 @@ internal sealed class TensorArguments : IDisposable
 
     private Tensor? MakeContiguous(Tensor? tensor)
     {
-        if (tensor is null || tensor.is_contiguous() || !_ownsCopies)
+        if (tensor is null || tensor.is_contiguous())
         {
             return tensor;
         }
