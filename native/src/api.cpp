@@ -8,6 +8,7 @@
 #include "cuda_loader.h"
 #include "errors.h"
 #include "session.h"
+#include "struct_layouts.h"
 #include "validation.h"
 
 using namespace circleloss;
@@ -21,15 +22,10 @@ void require_out(T* pointer, const char* name) {
     if (!pointer) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, std::string(name) + " must not be NULL");
 }
 
-circleloss_session_config validate_session_config(const circleloss_session_config* config) {
-    circleloss_session_config c = CIRCLELOSS_SESSION_CONFIG_INIT;
-    if (!config) return c;
-    if (config->struct_size != sizeof(circleloss_session_config)) {
-        fail(CIRCLELOSS_STATUS_UNSUPPORTED_VERSION,
-             "config->struct_size is " + std::to_string(config->struct_size) + "; this library knows only " +
-                 std::to_string(sizeof(circleloss_session_config)) +
-                 ": initialise the struct with circleloss_session_config_init");
-    }
+circleloss_session_config validate_session_config(const circleloss_session_config* given) {
+    if (!given) return CIRCLELOSS_SESSION_CONFIG_INIT;
+    const circleloss_session_config current = in_current_layout(given, "config");
+    const circleloss_session_config* config = &current;
     const int backend = raw_enum(config->backend);
     if (backend < CIRCLELOSS_BACKEND_AUTO || backend > CIRCLELOSS_BACKEND_CUDA) {
         fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
@@ -47,7 +43,12 @@ circleloss_session_config validate_session_config(const circleloss_session_confi
         fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->flags has unknown bits (" + std::to_string(config->flags) + ")");
     }
     if (config->reserved0 != 0) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->reserved0 must be 0");
-    return *config;
+    if (config->cuda_stream != nullptr && backend != CIRCLELOSS_BACKEND_CUDA) {
+        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             "config->cuda_stream must be NULL unless config->backend is CUDA (a caller's stream cannot be "
+             "used by a CPU session, and AUTO may fall back to the CPU)");
+    }
+    return current;
 }
 
 // The provider writes its message into a buffer; turn a failure into an Error.
@@ -232,15 +233,15 @@ CIRCLELOSS_API circleloss_status circleloss_forward(const circleloss_forward_out
         circleloss_session* s = checked_session(session);
         const ResolvedOptions o = validate_options(options);
         const ResolvedProblem p = validate_problem(problem, o);
-        validate_forward_output(output, p);
+        const circleloss_forward_output out = validate_forward_output(output, p);
         require_memory_supported(*s, p);
         validate_problem_values(p, o, false);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
             call_provider([&](char* e, size_t n) {
-                return s->provider->forward(s->provider_context, output, options, problem, e, n);
+                return s->provider->forward(s->provider_context, &out, &o.current, &p.current, e, n);
             });
         } else {
-            s->cpu->forward(*output, o, p);
+            s->cpu->forward(out, o, p);
         }
     });
 }
@@ -252,16 +253,16 @@ CIRCLELOSS_API circleloss_status circleloss_backward(const circleloss_gradient_o
         circleloss_session* s = checked_session(session);
         const ResolvedOptions o = validate_options(options);
         const ResolvedProblem p = validate_problem(problem, o);
-        validate_gradient_output(output, p);
+        const circleloss_gradient_output out = validate_gradient_output(output, p);
         validate_saved_state(saved_state, p);
         require_memory_supported(*s, p);
         validate_problem_values(p, o, true);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
             call_provider([&](char* e, size_t n) {
-                return s->provider->backward(s->provider_context, output, options, problem, saved_state, e, n);
+                return s->provider->backward(s->provider_context, &out, &o.current, &p.current, saved_state, e, n);
             });
         } else {
-            s->cpu->backward(*output, o, p, saved_state);
+            s->cpu->backward(out, o, p, saved_state);
         }
     });
 }
@@ -275,17 +276,16 @@ CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_fo
         circleloss_session* s = checked_session(session);
         const ResolvedOptions o = validate_options(options);
         const ResolvedProblem p = validate_problem(problem, o);
-        validate_forward_output(forward_output, p);
-        validate_gradient_output(gradient_output, p);
+        const circleloss_forward_output fwd = validate_forward_output(forward_output, p);
+        const circleloss_gradient_output grad = validate_gradient_output(gradient_output, p);
         require_memory_supported(*s, p);
         validate_problem_values(p, o, true);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
             call_provider([&](char* e, size_t n) {
-                return s->provider->forward_backward(s->provider_context, forward_output, gradient_output, options,
-                                                     problem, e, n);
+                return s->provider->forward_backward(s->provider_context, &fwd, &grad, &o.current, &p.current, e, n);
             });
         } else {
-            s->cpu->forward_backward(*forward_output, *gradient_output, o, p);
+            s->cpu->forward_backward(fwd, grad, o, p);
         }
     });
 }

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define CIRCLELOSS_PROVIDER_ABI_VERSION 1
+#define CIRCLELOSS_PROVIDER_ABI_VERSION 2  // 2: config->cuda_stream (0.3.0)
 #define CIRCLELOSS_PROVIDER_ENTRY_SYMBOL "circleloss_cuda_provider_entry"
 
 typedef struct circleloss_provider_api {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "errors.h"
+#include "struct_layouts.h"
 
 namespace circleloss {
 namespace {
@@ -19,15 +20,6 @@ std::string format_double(double v) {
 
 void require(bool condition, circleloss_status status, const std::string& message) {
     if (!condition) fail(status, message);
-}
-
-void check_struct_size(uint32_t actual, size_t expected, const char* name) {
-    if (actual != expected) {
-        fail(CIRCLELOSS_STATUS_UNSUPPORTED_VERSION,
-             std::string(name) + "->struct_size is " + std::to_string(actual) + "; this library (version " +
-                 CIRCLELOSS_VERSION_STRING + ") knows only " + std::to_string(expected) +
-                 ": initialise the struct with its *_init function");
-    }
 }
 
 // Finds the first non-finite value of a rows×cols matrix; reports row and column.
@@ -187,9 +179,10 @@ int64_t checked_multiply(int64_t a, int64_t b, const char* what) {
     return r;
 }
 
-ResolvedOptions validate_options(const circleloss_options* options) {
-    require(options != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options must not be NULL");
-    check_struct_size(options->struct_size, sizeof(circleloss_options), "options");
+ResolvedOptions validate_options(const circleloss_options* given) {
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options must not be NULL");
+    const circleloss_options current = in_current_layout(given, "options");
+    const circleloss_options* options = &current;
     require(std::isfinite(options->gamma) && options->gamma > 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "options->gamma must be finite and > 0 (got " + format_double(options->gamma) + ")");
     require(std::isfinite(options->margin), CIRCLELOSS_STATUS_INVALID_ARGUMENT,
@@ -203,13 +196,14 @@ ResolvedOptions validate_options(const circleloss_options* options) {
     const int mode = raw_enum(options->gradient_mode);
     require(mode == CIRCLELOSS_GRADIENT_KERAS || mode == CIRCLELOSS_GRADIENT_PAPER, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "options->gradient_mode is not a circleloss_gradient_mode value (got " + std::to_string(mode) + ")");
-    return ResolvedOptions{options->gamma, options->margin, options->remove_diagonal == 1, options->reduction,
-                           options->gradient_mode};
+    return ResolvedOptions{options->gamma,     options->margin,       options->remove_diagonal == 1,
+                           options->reduction, options->gradient_mode, current};
 }
 
-ResolvedProblem validate_problem(const circleloss_problem* problem, const ResolvedOptions& options) {
-    require(problem != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem must not be NULL");
-    check_struct_size(problem->struct_size, sizeof(circleloss_problem), "problem");
+ResolvedProblem validate_problem(const circleloss_problem* given, const ResolvedOptions& options) {
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem must not be NULL");
+    const circleloss_problem current = in_current_layout(given, "problem");
+    const circleloss_problem* problem = &current;
     const int dtype = raw_enum(problem->dtype);
     require(dtype == CIRCLELOSS_DTYPE_FLOAT32 || dtype == CIRCLELOSS_DTYPE_FLOAT64, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "problem->dtype is not a circleloss_dtype value (got " + std::to_string(dtype) + ")");
@@ -228,6 +222,7 @@ ResolvedProblem validate_problem(const circleloss_problem* problem, const Resolv
             "problem->m must be >= 0 (got " + std::to_string(problem->m) + ")");
 
     ResolvedProblem p{};
+    p.current = current;
     p.dtype = problem->dtype;
     p.memory = problem->memory;
     p.label_type = problem->label_type;
@@ -293,17 +288,22 @@ void validate_problem_values(const ResolvedProblem& p, const ResolvedOptions& op
     }
 }
 
-void validate_forward_output(const circleloss_forward_output* output, const ResolvedProblem& problem) {
-    require(output != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward output must not be NULL");
-    check_struct_size(output->struct_size, sizeof(circleloss_forward_output), "forward_output");
+circleloss_forward_output validate_forward_output(const circleloss_forward_output* given,
+                                                  const ResolvedProblem& problem) {
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward output must not be NULL");
+    const circleloss_forward_output current = in_current_layout(given, "forward_output");
+    const circleloss_forward_output* output = &current;
     require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward_output->reserved0 must be 0");
     require(output->loss != nullptr || problem.loss_length == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "forward_output->loss must not be NULL");
+    return current;
 }
 
-void validate_gradient_output(const circleloss_gradient_output* output, const ResolvedProblem& problem) {
-    require(output != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient output must not be NULL");
-    check_struct_size(output->struct_size, sizeof(circleloss_gradient_output), "gradient_output");
+circleloss_gradient_output validate_gradient_output(const circleloss_gradient_output* given,
+                                                    const ResolvedProblem& problem) {
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient output must not be NULL");
+    const circleloss_gradient_output current = in_current_layout(given, "gradient_output");
+    const circleloss_gradient_output* output = &current;
     require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient_output->reserved0 must be 0");
     require(output->grad_embeddings != nullptr || problem.n == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "gradient_output->grad_embeddings must not be NULL when n > 0");
@@ -315,6 +315,7 @@ void validate_gradient_output(const circleloss_gradient_output* output, const Re
         require(output->grad_ref_embeddings != nullptr || problem.m == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
                 "gradient_output->grad_ref_embeddings must not be NULL when ref_embeddings are given");
     }
+    return current;
 }
 
 void validate_saved_state(const void* saved_state, const ResolvedProblem& problem) {

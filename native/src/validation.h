@@ -15,6 +15,7 @@ struct ResolvedOptions {
     bool remove_diagonal;
     circleloss_reduction reduction;
     circleloss_gradient_mode gradient_mode;
+    circleloss_options current;  // the caller's struct in this version's layout (what a provider reads)
 };
 
 // A problem with the reference defaults applied: ref_* point at the queries when not given.
@@ -34,8 +35,11 @@ struct ResolvedProblem {
     const void* upstream;        // may be NULL
     int64_t loss_length;         // n for reduction NONE, else 1
     size_t element_size;
+    circleloss_problem current;  // the caller's struct in this version's layout (what a provider reads)
 };
 
+// Every struct is read in this version's layout first: a caller's older, shorter layout gets the
+// defaults for the fields it lacks (struct_layouts.h).
 ResolvedOptions validate_options(const circleloss_options* options);
 
 // Checks structure, sizes, null pointers and reference consistency (cheap: no array is read).
@@ -47,8 +51,11 @@ ResolvedProblem validate_problem(const circleloss_problem* problem, const Resolv
 // `check_upstream`, and magnitudes that cannot overflow the element type.
 void validate_problem_values(const ResolvedProblem& problem, const ResolvedOptions& options, bool check_upstream);
 
-void validate_forward_output(const circleloss_forward_output* output, const ResolvedProblem& problem);
-void validate_gradient_output(const circleloss_gradient_output* output, const ResolvedProblem& problem);
+// Outputs checked and returned in this version's layout.
+circleloss_forward_output validate_forward_output(const circleloss_forward_output* output,
+                                                  const ResolvedProblem& problem);
+circleloss_gradient_output validate_gradient_output(const circleloss_gradient_output* output,
+                                                    const ResolvedProblem& problem);
 
 // Saved state from circleloss_forward: present, and for host memory no NaN and no +inf.
 void validate_saved_state(const void* saved_state, const ResolvedProblem& problem);

@@ -207,6 +207,39 @@ TEST(BadInput, UnknownStructSizes) {
     EXPECT_EQ(s, nullptr);
 }
 
+// A struct_size from a newer header (longer than this library's layout) names every layout it knows.
+TEST(BadInput, NewerStructSizeNamesTheKnownLayouts) {
+    circleloss_session_config config;
+    circleloss_session_config_init(&config);
+    config.struct_size = sizeof(circleloss_session_config) + 8;
+    circleloss_session* s = nullptr;
+    EXPECT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_UNSUPPORTED_VERSION);
+    EXPECT_EQ(std::string(circleloss_last_error()),
+              "config->struct_size is 48; this library (version " CIRCLELOSS_VERSION_STRING
+              ") knows 32 (since 0.1.0), 40 (since 0.3.0): initialise the struct with circleloss_session_config_init");
+    Fixture f;
+    f.options.struct_size = sizeof(circleloss_options) + 8;
+    expect_rejected(f, CIRCLELOSS_STATUS_UNSUPPORTED_VERSION,
+                    "options->struct_size is 40; this library (version " CIRCLELOSS_VERSION_STRING
+                    ") knows 32 (since 0.1.0): initialise the struct with circleloss_options_init");
+}
+
+TEST(BadInput, CallersStreamNeedsTheCudaBackend) {
+    int not_a_stream = 0;
+    for (const circleloss_backend backend : {CIRCLELOSS_BACKEND_CPU, CIRCLELOSS_BACKEND_AUTO}) {
+        circleloss_session_config config;
+        circleloss_session_config_init(&config);
+        config.backend = backend;
+        config.cuda_stream = &not_a_stream;
+        circleloss_session* s = nullptr;
+        EXPECT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+        EXPECT_EQ(std::string(circleloss_last_error()),
+                  "config->cuda_stream must be NULL unless config->backend is CUDA (a "
+                  "caller's stream cannot be used by a CPU session, and AUTO may fall back to the CPU)");
+        EXPECT_EQ(s, nullptr);
+    }
+}
+
 TEST(BadInput, SampleWeights) {
     {
         Fixture f;

@@ -1,7 +1,10 @@
 // Sessions, backend selection and fallback, metadata calls, and one session shared by many threads.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -51,6 +54,28 @@ TEST(Sessions, CpuSessionDescribesItself) {
     const char* reason = nullptr;
     ASSERT_EQ(circleloss_session_fallback_reason(&reason, s.session), CIRCLELOSS_STATUS_OK);
     EXPECT_STREQ(reason, "");
+}
+
+// A caller built against the 0.1/0.2 header passes the 32-byte config (no cuda_stream). Only those
+// bytes exist: under ASan a read past them would fail this test.
+TEST(Sessions, ConfigOfAnOlderHeaderIsAccepted) {
+    constexpr size_t kOldSize = offsetof(circleloss_session_config, cuda_stream);
+    static_assert(kOldSize == 32, "the 0.1.0 layout of circleloss_session_config");
+    circleloss_session_config current;
+    circleloss_session_config_init(&current);
+    current.backend = CIRCLELOSS_BACKEND_CPU;
+    current.num_threads = 2;
+    current.struct_size = kOldSize;
+    auto old = std::make_unique<unsigned char[]>(kOldSize);
+    std::memcpy(old.get(), &current, kOldSize);
+    circleloss_session* session = nullptr;
+    ASSERT_EQ(circleloss_session_create(&session, reinterpret_cast<const circleloss_session_config*>(old.get())),
+              CIRCLELOSS_STATUS_OK)
+        << circleloss_last_error();
+    int32_t threads = 0;
+    ASSERT_EQ(circleloss_session_num_threads(&threads, session), CIRCLELOSS_STATUS_OK);
+    EXPECT_EQ(threads, 2);
+    EXPECT_EQ(circleloss_session_destroy(session), CIRCLELOSS_STATUS_OK);
 }
 
 // Point the loader at a provider that does not exist: CUDA must be refused with the reason, and AUTO

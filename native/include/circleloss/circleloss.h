@@ -11,7 +11,9 @@
  *   been written. Every call that can fail clears the message on entry.
  * - Structs that may grow carry their own size in their first field (`struct_size`); fill them with
  *   the matching *_init function (or the CIRCLELOSS_*_INIT initialiser in C) before setting fields.
- *   A struct_size the library does not know gives CIRCLELOSS_STATUS_UNSUPPORTED_VERSION.
+ *   Fields are only ever appended: a caller built against an older header passes its shorter struct
+ *   and the library uses the defaults for the fields that layout lacks. A struct_size that is not the
+ *   size of any published layout (e.g. from a newer header) gives CIRCLELOSS_STATUS_UNSUPPORTED_VERSION.
  * - Matrices are dense and row-major without padding: row i of an n×d matrix starts at element i*d.
  * - Sessions are thread-safe: one session may run calls from several threads at once.
  * - This header is the single source of the generated .NET bindings: fixed-width integer types, no
@@ -45,11 +47,11 @@ extern "C" {
 /* ---------------------------------------------------------------------------------------------- */
 
 #define CIRCLELOSS_VERSION_MAJOR 0
-#define CIRCLELOSS_VERSION_MINOR 2
+#define CIRCLELOSS_VERSION_MINOR 3
 #define CIRCLELOSS_VERSION_PATCH 0
 /* major * 10000 + minor * 100 + patch; compare with circleloss_version(). */
-#define CIRCLELOSS_VERSION_NUMBER 200
-#define CIRCLELOSS_VERSION_STRING "0.2.0"
+#define CIRCLELOSS_VERSION_NUMBER 300
+#define CIRCLELOSS_VERSION_STRING "0.3.0"
 
 /* Values of saved forward state per query row: LP_i then LN_i. */
 #define CIRCLELOSS_SAVED_STATE_PER_ROW 2
@@ -163,9 +165,15 @@ typedef struct circleloss_session_config {
     uint64_t workspace_limit_bytes; /* scratch memory a call may use; 0 (default) = library default */
     uint32_t flags;                 /* CIRCLELOSS_SESSION_FLAG_*; default 0 */
     int32_t reserved0;              /* must be 0 */
+    /* Since 0.3.0. The caller's CUDA stream (a cudaStream_t of device_index, e.g. the current stream of
+     * the framework whose tensors are passed) for backend CUDA; NULL (default) = a stream of the
+     * session's own. Calls with device memory are queued on it after the work the caller queued
+     * there, so no synchronisation is needed before a call; they still return when their outputs are
+     * complete. The stream must outlive the session. Must be NULL for other backends (AUTO included). */
+    void* cuda_stream;
 } circleloss_session_config;
 
-#define CIRCLELOSS_SESSION_CONFIG_INIT { sizeof(circleloss_session_config), CIRCLELOSS_BACKEND_AUTO, 0, 0, 0, 0, 0 }
+#define CIRCLELOSS_SESSION_CONFIG_INIT { sizeof(circleloss_session_config), CIRCLELOSS_BACKEND_AUTO, 0, 0, 0, 0, 0, NULL }
 
 /* Fills *config with the defaults (struct_size set). */
 CIRCLELOSS_API circleloss_status circleloss_session_config_init(circleloss_session_config* config);

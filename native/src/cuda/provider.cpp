@@ -180,6 +180,7 @@ class Layout {
 struct Context {
     int device = 0;
     cudaStream_t stream = nullptr;
+    bool owns_stream = true;  // false when the caller's stream (config->cuda_stream) is used
     cublasHandle_t blas = nullptr;
     bool allow_tf32 = false;
     uint64_t workspace_limit = 0;
@@ -192,7 +193,7 @@ struct Context {
     ~Context() {
         if (host_flags) cudaFreeHost(host_flags);
         if (blas) cublasDestroy(blas);
-        if (stream) cudaStreamDestroy(stream);
+        if (stream && owns_stream) cudaStreamDestroy(stream);
     }
 };
 
@@ -769,7 +770,19 @@ circleloss_status create(void** out_context, const circleloss_session_config* co
         try {
             ctx->device = index;
             use_device(*ctx);
-            check_cuda(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+            if (config && config->cuda_stream) {
+                ctx->stream = static_cast<cudaStream_t>(config->cuda_stream);
+                ctx->owns_stream = false;
+                // A handle that is not a stream fails here rather than in the first call.
+                const cudaError_t state = cudaStreamQuery(ctx->stream);
+                if (state != cudaSuccess && state != cudaErrorNotReady) {
+                    fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                         format("config->cuda_stream is not a usable CUDA stream of device %d: %s", index,
+                                cudaGetErrorString(state)));
+                }
+            } else {
+                check_cuda(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+            }
             check_cublas(cublasCreate(&ctx->blas), "cublasCreate");
             check_cublas(cublasSetStream(ctx->blas, ctx->stream), "cublasSetStream");
             check_cublas(cublasSetPointerMode(ctx->blas, CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
@@ -789,11 +802,12 @@ circleloss_status create(void** out_context, const circleloss_session_config* co
             (void)cublasGetVersion(ctx->blas, &blas_version);
             ctx->description = format(
                 "CUDA device %d: %s (compute capability %d.%d, %d SMs, %s), runtime %s, driver %s, cuBLAS %d.%d.%d, "
-                "workspace limit %s%s, TF32 %s",
+                "workspace limit %s%s, TF32 %s, %s stream",
                 index, prop.name, prop.major, prop.minor, prop.multiProcessorCount, gib(prop.totalGlobalMem).c_str(),
                 version_text(runtime).c_str(), version_text(driver).c_str(), blas_version / 10000,
                 (blas_version / 100) % 100, blas_version % 100, gib(ctx->workspace_limit).c_str(),
-                defaulted ? " (default)" : "", ctx->allow_tf32 ? "allowed" : "off");
+                defaulted ? " (default)" : "", ctx->allow_tf32 ? "allowed" : "off",
+                ctx->owns_stream ? "own" : "caller's");
         } catch (...) {
             delete ctx;
             throw;

@@ -16,10 +16,10 @@ namespace CircleLoss.Interop.Native;
 internal static class NativeConstants
 {
     internal const int CIRCLELOSS_VERSION_MAJOR = 0;
-    internal const int CIRCLELOSS_VERSION_MINOR = 2;
+    internal const int CIRCLELOSS_VERSION_MINOR = 3;
     internal const int CIRCLELOSS_VERSION_PATCH = 0;
-    internal const int CIRCLELOSS_VERSION_NUMBER = 200;
-    internal const string CIRCLELOSS_VERSION_STRING = "0.2.0";
+    internal const int CIRCLELOSS_VERSION_NUMBER = 300;
+    internal const string CIRCLELOSS_VERSION_STRING = "0.3.0";
     internal const int CIRCLELOSS_SAVED_STATE_PER_ROW = 2;
     internal const int CIRCLELOSS_SESSION_FLAG_ALLOW_TF32 = 1;
 }
@@ -162,7 +162,7 @@ internal struct circleloss_session
 {
 }
 
-/// <remarks>C layout: 32 bytes, aligned to 8.</remarks>
+/// <remarks>C layout: 40 bytes, aligned to 8.</remarks>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct circleloss_session_config
 {
@@ -194,6 +194,14 @@ internal unsafe struct circleloss_session_config
     /// must be 0
     /// </summary>
     public int reserved0; // int32_t, offset 28
+    /// <summary>
+    /// Since 0.3.0. The caller's CUDA stream (a cudaStream_t of device_index, e.g. the current stream of
+    /// the framework whose tensors are passed) for backend CUDA; NULL (default) = a stream of the
+    /// session's own. Calls with device memory are queued on it after the work the caller queued
+    /// there, so no synchronisation is needed before a call; they still return when their outputs are
+    /// complete. The stream must outlive the session. Must be NULL for other backends (AUTO included).
+    /// </summary>
+    public void* cuda_stream; // void *, offset 32
 }
 
 /// <remarks>C layout: 32 bytes, aligned to 8.</remarks>

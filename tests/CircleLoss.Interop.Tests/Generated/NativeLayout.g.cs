@@ -30,7 +30,7 @@ internal static class NativeLayout
 
     internal static readonly NativeStructLayout[] Structs =
     [
-        new("circleloss_session_config", typeof(global::CircleLoss.Interop.Native.circleloss_session_config), 32, 8,
+        new("circleloss_session_config", typeof(global::CircleLoss.Interop.Native.circleloss_session_config), 40, 8,
         [
             new("struct_size", "uint32_t", 0, 4),
             new("backend", "circleloss_backend", 4, 4),
@@ -39,6 +39,7 @@ internal static class NativeLayout
             new("workspace_limit_bytes", "uint64_t", 16, 8),
             new("flags", "uint32_t", 24, 4),
             new("reserved0", "int32_t", 28, 4),
+            new("cuda_stream", "void *", 32, 8),
         ]),
         new("circleloss_options", typeof(global::CircleLoss.Interop.Native.circleloss_options), 32, 8,
         [
