@@ -8,7 +8,8 @@
 #    The core library: build-cuda/lib/libcircleloss.so when it was carried along (the device machine
 #    has no static OpenBLAS), else built here from source.
 # 2. gpu_check: every golden case and random irregular cases against the CPU backend, determinism,
-#    device-side value checks, the workspace limit.
+#    device-side value checks, the workspace limit; stream_check: a session on the caller's CUDA
+#    stream (config->cuda_stream) is ordered behind the caller's work and equals one on its own stream.
 # 3. Benchmarks: N=M=8192, D=512 and N=4096, M=262144, D=128 (float32, device memory), against the
 #    cuBLAS products alone (gemm_bench) and PyTorch autograd (torch_reference.py), which also checks
 #    the provider's float32 results against a float64 evaluation at those sizes.
@@ -35,7 +36,7 @@ budget() {
     if [ "$left" -lt 20 ]; then echo 0; elif [ "$left" -lt "$1" ]; then echo "$left"; else echo "$1"; fi
 }
 exec > >(tee "$out/check.log") 2>&1
-status_build=ok status_check=skipped status_sanitizer=skipped status_bench=skipped status_torch=skipped
+status_build=ok status_check=skipped status_stream=skipped status_sanitizer=skipped status_bench=skipped status_torch=skipped
 
 if ! command -v nvcc >/dev/null 2>&1; then
     for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do
@@ -100,6 +101,9 @@ ls -la "$work/lib"
 cxx="${CXX:-$(command -v c++ || command -v g++ || command -v clang++)}"
 "$cxx" -std=c++17 -O2 -Wall -Wextra -Inative/include native/gpu/gpu_check.cpp -L"$work/lib" -lcircleloss \
     -Wl,-rpath,"$work/lib" -o "$work/bin/gpu_check" || status_build="gpu_check build failed"
+"$cxx" -std=c++17 -O2 -Wall -Wextra -Inative/include -I"$cuda_root/include" native/gpu/stream_check.cpp \
+    -L"$work/lib" -lcircleloss -L"$cuda_root/lib64" -lcudart -Wl,-rpath,"$work/lib" -o "$work/bin/stream_check" ||
+    status_build="stream_check build failed"
 host_cxx="$(sed -n 's/^CMAKE_CUDA_HOST_COMPILER:[A-Z]*=//p' "$work/provider/CMakeCache.txt" 2>/dev/null)"
 nvcc ${host_cxx:+-ccbin "$host_cxx"} -O2 -arch="sm_$arch" native/gpu/gemm_bench.cu -lcublas -o "$work/bin/gemm_bench" ||
     status_build="gemm_bench build failed"
@@ -115,6 +119,12 @@ if [ "$have_check" = 1 ] && [ "$(budget 180)" -gt 0 ]; then
     status_check=$([ $rc -eq 0 ] && echo passed || echo "FAILED (exit $rc)")
     grep -m 20 FAIL "$out/gpu_check.log"
     stamp "gpu_check: $status_check"
+fi
+if [ -x "$work/bin/stream_check" ] && [ "$have_check" = 1 ] && [ "$(budget 30)" -gt 0 ]; then
+    timeout "$(budget 30)" "$work/bin/stream_check" | tee "$out/stream_check.log"
+    rc=${PIPESTATUS[0]}
+    status_stream=$([ "$rc" -eq 0 ] && echo passed || echo "FAILED (exit $rc)")
+    stamp "stream_check: $status_stream"
 fi
 
 # ---- benchmarks -----------------------------------------------------------------------------------
@@ -162,9 +172,10 @@ fi
 
 # ---- table ----------------------------------------------------------------------------------------
 stamp "done"
-python3 - "$work" "$out" "$status_build" "$status_check" "$status_sanitizer" "$status_bench" "$status_torch" <<'EOF'
+python3 - "$work" "$out" "$status_build" "$status_check" "$status_sanitizer" "$status_bench" "$status_torch" \
+    "$status_stream" <<'EOF'
 import json, os, re, sys
-work, out, s_build, s_check, s_san, s_bench, s_torch = sys.argv[1:8]
+work, out, s_build, s_check, s_san, s_bench, s_torch, s_stream = sys.argv[1:9]
 
 def lines(name, tag):
     p = os.path.join(work, name)
@@ -195,6 +206,7 @@ md = ["# GPU check results", "", "```"] + machine + ["```", "",
       "| check | result |", "|---|---|",
       f"| build (provider from source, sm_90) | {s_build} |",
       f"| gpu_check (golden + random vs CPU, determinism, device value checks, workspace limit) | {s_check} |",
+      f"| stream_check (a session on the caller's CUDA stream) | {s_stream} |",
       f"| compute-sanitizer memcheck (reduced gpu_check) | {s_san} |",
       f"| benchmarks | {s_bench} |",
       f"| float32 results at benchmark sizes vs float64 PyTorch | {s_torch} |", ""]
@@ -225,7 +237,7 @@ text = "\n".join(md) + "\n"
 open(os.path.join(out, "results.md"), "w").write(text)
 print(text)
 EOF
-case "$status_build $status_check $status_torch" in
+case "$status_build $status_check $status_stream $status_torch" in
 *FAIL* | *failed*) exit 1 ;;
 esac
 exit 0
