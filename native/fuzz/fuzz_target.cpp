@@ -735,8 +735,12 @@ void run_typed(FuzzedDataProvider& f, int32_t dtype_value, bool dtype_valid) {
             CHECK((bit(status) & expected) != 0 || too_large_ok, "%s: expected %s for [%s] but got %s: %s", what,
                   status_list(expected).c_str(), faults.notes.c_str(), circleloss_status_name(status), message.c_str());
         }
+        const std::string argument = circleloss_last_error_argument();
+        CHECK(message.rfind(argument, 0) == 0, "%s: message '%s' does not begin with its argument '%s'", what,
+              message.c_str(), argument.c_str());
         if (status == CIRCLELOSS_STATUS_OK) {
             CHECK(message.empty(), "%s: OK but last_error is '%s'", what, message.c_str());
+            CHECK(argument.empty(), "%s: OK but last_error_argument is '%s'", what, argument.c_str());
         } else {
             CHECK(!message.empty(), "%s: %s without a message", what, circleloss_status_name(status));
             CHECK(std::strcmp(circleloss_status_name(status), "UNKNOWN") != 0, "%s: undocumented status %d", what,

@@ -19,7 +19,7 @@ constexpr int32_t kMaxThreads = 4096;
 
 template <class T>
 void require_out(T* pointer, const char* name) {
-    if (!pointer) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, std::string(name) + " must not be NULL");
+    if (!pointer) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, name, " must not be NULL");
 }
 
 circleloss_session_config validate_session_config(const circleloss_session_config* given) {
@@ -28,41 +28,43 @@ circleloss_session_config validate_session_config(const circleloss_session_confi
     const circleloss_session_config* config = &current;
     const int backend = raw_enum(config->backend);
     if (backend < CIRCLELOSS_BACKEND_AUTO || backend > CIRCLELOSS_BACKEND_CUDA) {
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             "config->backend is not a circleloss_backend value (got " + std::to_string(backend) + ")");
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             "config->backend", " is not a circleloss_backend value (got " + std::to_string(backend) + ")");
     }
     if (config->device_index < 0) {
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             "config->device_index must be >= 0 (got " + std::to_string(config->device_index) + ")");
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             "config->device_index", " must be >= 0 (got " + std::to_string(config->device_index) + ")");
     }
     if (config->num_threads < 0 || config->num_threads > kMaxThreads) {
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->num_threads must be in [0, " + std::to_string(kMaxThreads) +
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->num_threads", " must be in [0, " + std::to_string(kMaxThreads) +
                                                      "] (got " + std::to_string(config->num_threads) + ")");
     }
     if ((config->flags & ~static_cast<uint32_t>(CIRCLELOSS_SESSION_FLAG_ALLOW_TF32)) != 0) {
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->flags has unknown bits (" + std::to_string(config->flags) + ")");
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->flags", " has unknown bits (" + std::to_string(config->flags) + ")");
     }
-    if (config->reserved0 != 0) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->reserved0 must be 0");
+    if (config->reserved0 != 0) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->reserved0", " must be 0");
     if (config->cuda_stream != nullptr && backend != CIRCLELOSS_BACKEND_CUDA) {
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             "config->cuda_stream must be NULL unless config->backend is CUDA (a caller's stream cannot be "
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+             "config->cuda_stream", " must be NULL unless config->backend is CUDA (a caller's stream cannot be "
              "used by a CPU session, and AUTO may fall back to the CPU)");
     }
     return current;
 }
 
-// The provider writes its message into a buffer; turn a failure into an Error.
+// The provider writes its message into a buffer; turn a failure into an Error with its argument.
 template <class Call>
-void call_provider(Call&& call) {
+void call_provider(const circleloss_provider_api& provider, Call&& call) {
     char error[1024] = {0};
     const circleloss_status status = call(error, sizeof error);
     error[sizeof error - 1] = '\0';
-    if (status != CIRCLELOSS_STATUS_OK) fail(status, error[0] ? error : circleloss_status_name(status));
+    if (status != CIRCLELOSS_STATUS_OK) {
+        throw Error(status, error[0] ? error : circleloss_status_name(status), provider.last_error_argument());
+    }
 }
 
 void require_memory_supported(const circleloss_session& session, const ResolvedProblem& problem) {
     if (problem.memory == CIRCLELOSS_MEMORY_DEVICE && session.backend != CIRCLELOSS_BACKEND_CUDA) {
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->memory is DEVICE but the session runs on the CPU");
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->memory", " is DEVICE but the session runs on the CPU");
     }
 }
 
@@ -95,6 +97,8 @@ CIRCLELOSS_API const char* circleloss_status_name(circleloss_status status) {
 }
 
 CIRCLELOSS_API const char* circleloss_last_error(void) { return last_error_message(); }
+
+CIRCLELOSS_API const char* circleloss_last_error_argument(void) { return last_error_argument(); }
 
 CIRCLELOSS_API int32_t circleloss_version(void) { return CIRCLELOSS_VERSION_NUMBER; }
 
@@ -210,8 +214,8 @@ CIRCLELOSS_API circleloss_status circleloss_query_backend(int32_t* out_available
                 break;
             }
             default:
-                fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                     "backend is not a circleloss_backend value (got " + std::to_string(raw_enum(backend)) + ")");
+                fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+                     "backend", " is not a circleloss_backend value (got " + std::to_string(raw_enum(backend)) + ")");
         }
         std::snprintf(detail, sizeof detail, "%s", text.c_str());
         *out_available = available;
@@ -237,7 +241,7 @@ CIRCLELOSS_API circleloss_status circleloss_forward(const circleloss_forward_out
         require_memory_supported(*s, p);
         validate_problem_values(p, o, false);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
-            call_provider([&](char* e, size_t n) {
+            call_provider(*s->provider, [&](char* e, size_t n) {
                 return s->provider->forward(s->provider_context, &out, &o.current, &p.current, e, n);
             });
         } else {
@@ -258,7 +262,7 @@ CIRCLELOSS_API circleloss_status circleloss_backward(const circleloss_gradient_o
         require_memory_supported(*s, p);
         validate_problem_values(p, o, true);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
-            call_provider([&](char* e, size_t n) {
+            call_provider(*s->provider, [&](char* e, size_t n) {
                 return s->provider->backward(s->provider_context, &out, &o.current, &p.current, saved_state, e, n);
             });
         } else {
@@ -281,7 +285,7 @@ CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_fo
         require_memory_supported(*s, p);
         validate_problem_values(p, o, true);
         if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
-            call_provider([&](char* e, size_t n) {
+            call_provider(*s->provider, [&](char* e, size_t n) {
                 return s->provider->forward_backward(s->provider_context, &fwd, &grad, &o.current, &p.current, e, n);
             });
         } else {
@@ -313,7 +317,7 @@ CIRCLELOSS_API circleloss_status circleloss_device_alloc(void** out_pointer, cir
     return guard(__func__, [&] {
         require_out(out_pointer, "out_pointer");
         circleloss_session& s = cuda_session(session);
-        call_provider([&](char* e, size_t n) { return s.provider->device_alloc(s.provider_context, out_pointer, bytes, e, n); });
+        call_provider(*s.provider, [&](char* e, size_t n) { return s.provider->device_alloc(s.provider_context, out_pointer, bytes, e, n); });
     });
 }
 
@@ -321,7 +325,7 @@ CIRCLELOSS_API circleloss_status circleloss_device_free(circleloss_session* sess
     return guard(__func__, [&] {
         circleloss_session& s = cuda_session(session);
         if (!pointer) return;
-        call_provider([&](char* e, size_t n) { return s.provider->device_free(s.provider_context, pointer, e, n); });
+        call_provider(*s.provider, [&](char* e, size_t n) { return s.provider->device_free(s.provider_context, pointer, e, n); });
     });
 }
 
@@ -332,12 +336,12 @@ CIRCLELOSS_API circleloss_status circleloss_device_copy(circleloss_session* sess
         circleloss_session& s = cuda_session(session);
         const int k = raw_enum(kind);
         if (k < CIRCLELOSS_COPY_HOST_TO_DEVICE || k > CIRCLELOSS_COPY_DEVICE_TO_DEVICE) {
-            fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "kind is not a circleloss_copy_kind value (got " + std::to_string(k) + ")");
+            fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "kind", " is not a circleloss_copy_kind value (got " + std::to_string(k) + ")");
         }
         if (bytes == 0) return;
-        if (!destination) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "destination must not be NULL");
-        if (!source) fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "source must not be NULL");
-        call_provider([&](char* e, size_t n) {
+        if (!destination) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "destination", " must not be NULL");
+        if (!source) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "source", " must not be NULL");
+        call_provider(*s.provider, [&](char* e, size_t n) {
             return s.provider->device_copy(s.provider_context, destination, source, bytes, kind, e, n);
         });
     });
@@ -347,7 +351,7 @@ CIRCLELOSS_API circleloss_status circleloss_session_synchronize(circleloss_sessi
     return guard(__func__, [&] {
         circleloss_session* s = checked_session(session);
         if (s->backend != CIRCLELOSS_BACKEND_CUDA) return;
-        call_provider([&](char* e, size_t n) { return s->provider->synchronize(s->provider_context, e, n); });
+        call_provider(*s->provider, [&](char* e, size_t n) { return s->provider->synchronize(s->provider_context, e, n); });
     });
 }
 

@@ -15,16 +15,25 @@ namespace circleloss {
 
 class Error : public std::exception {
 public:
-    Error(circleloss_status status, std::string message) : status_(status), message_(std::move(message)) {}
+    Error(circleloss_status status, std::string message, std::string argument = {})
+        : status_(status), message_(std::move(message)), argument_(std::move(argument)) {}
     circleloss_status status() const noexcept { return status_; }
     const char* what() const noexcept override { return message_.c_str(); }
+    // The C name of the argument at fault ("options->gamma", "saved_state"), or "".
+    const char* argument() const noexcept { return argument_.c_str(); }
 
 private:
     circleloss_status status_;
     std::string message_;
+    std::string argument_;
 };
 
 [[noreturn]] void fail(circleloss_status status, const std::string& message);
+
+// A failure about one argument, named as in C ("options->gamma", "problem->ref_embeddings",
+// "saved_state"): the message is the name followed by `rest`, and circleloss_last_error_argument
+// returns the name alone, so no caller has to parse messages.
+[[noreturn]] void fail_argument(circleloss_status status, const std::string& argument, const std::string& rest);
 
 // The int32 value of an enum that came through the C ABI. Callers (C, .NET) may pass any int; in C++
 // merely loading an enum object whose value is outside the enumeration's range is undefined, so the
@@ -38,8 +47,9 @@ int32_t raw_enum(const E& value) noexcept {
 }
 
 void clear_last_error() noexcept;
-circleloss_status set_last_error(circleloss_status status, const char* message) noexcept;
+circleloss_status set_last_error(circleloss_status status, const char* message, const char* argument = "") noexcept;
 const char* last_error_message() noexcept;
+const char* last_error_argument() noexcept;
 
 // Runs `body` (which may throw) and converts whatever it throws into a status and message.
 template <class Body>
@@ -49,7 +59,7 @@ circleloss_status guard(const char* function, Body&& body) noexcept {
         body();
         return CIRCLELOSS_STATUS_OK;
     } catch (const Error& e) {
-        return set_last_error(e.status(), e.what());
+        return set_last_error(e.status(), e.what(), e.argument());
     } catch (const std::bad_alloc&) {
         return set_last_error(CIRCLELOSS_STATUS_OUT_OF_MEMORY,
                               (std::string(function) + ": out of host memory").c_str());

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define CIRCLELOSS_PROVIDER_ABI_VERSION 2  // 2: config->cuda_stream (0.3.0)
+#define CIRCLELOSS_PROVIDER_ABI_VERSION 2  // 2: config->cuda_stream, last_error_argument (0.3.0)
 #define CIRCLELOSS_PROVIDER_ENTRY_SYMBOL "circleloss_cuda_provider_entry"
 
 typedef struct circleloss_provider_api {
@@ -55,6 +55,10 @@ typedef struct circleloss_provider_api {
     circleloss_status (*device_copy)(void* context, void* destination, const void* source, uint64_t bytes,
                                      circleloss_copy_kind kind, char* error, size_t error_size);
     circleloss_status (*synchronize)(void* context, char* error, size_t error_size);
+
+    // The C name of the argument the last failed call on this thread rejected ("problem->embeddings"),
+    // or "" (see circleloss_last_error_argument).
+    const char* (*last_error_argument)(void);
 } circleloss_provider_api;
 
 typedef const circleloss_provider_api* (*circleloss_provider_entry_fn)(void);

@@ -20,7 +20,9 @@ void attach_cuda(circleloss_session& s, const CudaProviderStatus& cuda, const ci
     void* context = nullptr;
     const circleloss_status status = cuda.api->create(&context, &config, error, sizeof error);
     error[sizeof error - 1] = '\0';
-    if (status != CIRCLELOSS_STATUS_OK) fail(status, std::string("CUDA session: ") + error);
+    if (status != CIRCLELOSS_STATUS_OK) {
+        throw Error(status, std::string("CUDA session: ") + error, cuda.api->last_error_argument());
+    }
     s.backend = CIRCLELOSS_BACKEND_CUDA;
     s.provider = cuda.api;
     s.provider_context = context;
@@ -58,7 +60,7 @@ void destroy_session(circleloss_session* session) {
     {
         std::lock_guard<std::mutex> lock(g_registry_mutex);
         if (registry().erase(session) == 0) {
-            fail(CIRCLELOSS_STATUS_INVALID_SESSION, "session is not a live session (already destroyed?)");
+            fail_argument(CIRCLELOSS_STATUS_INVALID_SESSION, "session", " is not a live session (already destroyed?)");
         }
     }
     if (session->provider && session->provider_context) session->provider->destroy(session->provider_context);
@@ -66,10 +68,10 @@ void destroy_session(circleloss_session* session) {
 }
 
 circleloss_session* checked_session(const circleloss_session* session) {
-    if (!session) fail(CIRCLELOSS_STATUS_INVALID_SESSION, "session must not be NULL");
+    if (!session) fail_argument(CIRCLELOSS_STATUS_INVALID_SESSION, "session", " must not be NULL");
     std::lock_guard<std::mutex> lock(g_registry_mutex);
     if (registry().count(session) == 0) {
-        fail(CIRCLELOSS_STATUS_INVALID_SESSION, "session is not a live session (already destroyed?)");
+        fail_argument(CIRCLELOSS_STATUS_INVALID_SESSION, "session", " is not a live session (already destroyed?)");
     }
     return const_cast<circleloss_session*>(session);
 }

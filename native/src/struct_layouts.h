@@ -79,8 +79,8 @@ S in_current_layout(const S* given, const char* name) {
     for (const PublishedLayout& layout : Layouts::layouts) {
         known += (known.empty() ? "" : ", ") + std::to_string(layout.size) + " (since " + layout.since + ")";
     }
-    fail(CIRCLELOSS_STATUS_UNSUPPORTED_VERSION,
-         std::string(name) + "->struct_size is " + std::to_string(size) + "; this library (version " +
+    fail_argument(CIRCLELOSS_STATUS_UNSUPPORTED_VERSION, std::string(name) + "->struct_size",
+         " is " + std::to_string(size) + "; this library (version " +
              CIRCLELOSS_VERSION_STRING + ") knows " + known + ": initialise the struct with " +
              Layouts::init_function);
 }

@@ -18,8 +18,9 @@ std::string format_double(double v) {
     return buffer;
 }
 
-void require(bool condition, circleloss_status status, const std::string& message) {
-    if (!condition) fail(status, message);
+// `argument` is the C name of what is checked; the message is the name followed by `rest`.
+void require(bool condition, circleloss_status status, const char* argument, const std::string& rest) {
+    if (!condition) fail_argument(status, argument, rest);
 }
 
 // Finds the first non-finite value of a rows×cols matrix; reports row and column.
@@ -31,8 +32,8 @@ double check_finite_matrix(const T* data, int64_t rows, int64_t cols, const char
         for (int64_t j = 0; j < cols; ++j) {
             largest = std::max(largest, std::fabs(static_cast<double>(row[j])));
             if (!std::isfinite(row[j])) {
-                fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT,
-                     std::string("problem->") + name + " has a non-finite value (" +
+                fail_argument(CIRCLELOSS_STATUS_NON_FINITE_INPUT, std::string("problem->") + name,
+                     " has a non-finite value (" +
                          format_double(static_cast<double>(row[j])) + ") at row " + std::to_string(i) +
                          ", column " + std::to_string(j));
             }
@@ -48,11 +49,11 @@ double check_weights(const T* w, int64_t n) {
         const double v = static_cast<double>(w[i]);
         largest = std::max(largest, v);
         if (!std::isfinite(v)) {
-            fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->sample_weights has a non-finite value (" +
+            fail_argument(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->sample_weights", " has a non-finite value (" +
                                                          format_double(v) + ") at index " + std::to_string(i));
         }
         if (v < 0) {
-            fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->sample_weights must be >= 0; index " +
+            fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->sample_weights", " must be >= 0; index " +
                                                          std::to_string(i) + " is " + format_double(v));
         }
     }
@@ -65,7 +66,7 @@ double check_upstream(const T* u, int64_t count) {
     for (int64_t i = 0; i < count; ++i) {
         largest = std::max(largest, std::fabs(static_cast<double>(u[i])));
         if (!std::isfinite(u[i])) {
-            fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->upstream has a non-finite value (" +
+            fail_argument(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->upstream", " has a non-finite value (" +
                                                          format_double(static_cast<double>(u[i])) +
                                                          ") at index " + std::to_string(i));
         }
@@ -109,8 +110,8 @@ void check_options_in_type(const ResolvedOptions& o, int64_t n, int64_t m) {
         const T t = static_cast<T>(value);
         if (std::isnormal(t) || (zero_allowed && value == 0)) return;
         const char* what = t == T(0) ? "zero" : std::isinf(t) ? "infinite" : "denormal";
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             std::string("options->") + name + " (" + format_double(value) + ") is " + what + " in " + type_name<T>() +
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, std::string("options->") + name,
+             " (" + format_double(value) + ") is " + what + " in " + type_name<T>() +
                  ", the precision of this call: it must be " + (zero_allowed ? "0 or " : "") + "a normal " +
                  type_name<T>() + " number, between " + format_double(static_cast<double>(std::numeric_limits<T>::min())) +
                  " and " + format_double(static_cast<double>(std::numeric_limits<T>::max())) + " in magnitude");
@@ -122,8 +123,8 @@ void check_options_in_type(const ResolvedOptions& o, int64_t n, int64_t m) {
         ResolvedOptions gamma_alone = o;
         gamma_alone.margin = 0;
         const bool margin_at_fault = magnitudes_fit<T>(gamma_alone, n, m, 1.0, 1.0, 1.0, 1.0);
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             std::string("options->") + (margin_at_fault ? "margin" : "gamma") + " is too large for " + type_name<T>() +
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, std::string("options->") + (margin_at_fault ? "margin" : "gamma"),
+             std::string(" is too large for ") + type_name<T>() +
                  ": with gamma " + format_double(o.gamma) + " and margin " + format_double(o.margin) +
                  " the logits, loss or gradients could overflow even for unit-norm embeddings" +
                  (sizeof(T) == sizeof(float) ? " (or use float64)" : ""));
@@ -161,8 +162,8 @@ void check_state(const T* state, int64_t n) {
     for (int64_t i = 0; i < CIRCLELOSS_SAVED_STATE_PER_ROW * n; ++i) {
         const T v = state[i];
         if (std::isnan(v) || (std::isinf(v) && v > 0)) {
-            fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                 "saved_state[" + std::to_string(i) + "] is " + format_double(static_cast<double>(v)) +
+            fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "saved_state",
+                 "[" + std::to_string(i) + "] is " + format_double(static_cast<double>(v)) +
                      ": not a state written by circleloss_forward");
         }
     }
@@ -180,46 +181,46 @@ int64_t checked_multiply(int64_t a, int64_t b, const char* what) {
 }
 
 ResolvedOptions validate_options(const circleloss_options* given) {
-    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options must not be NULL");
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options", " must not be NULL");
     const circleloss_options current = in_current_layout(given, "options");
     const circleloss_options* options = &current;
     require(std::isfinite(options->gamma) && options->gamma > 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "options->gamma must be finite and > 0 (got " + format_double(options->gamma) + ")");
+            "options->gamma", " must be finite and > 0 (got " + format_double(options->gamma) + ")");
     require(std::isfinite(options->margin), CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "options->margin must be finite (got " + format_double(options->margin) + ")");
+            "options->margin", " must be finite (got " + format_double(options->margin) + ")");
     require(options->remove_diagonal == 0 || options->remove_diagonal == 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "options->remove_diagonal must be 0 or 1 (got " + std::to_string(options->remove_diagonal) + ")");
+            "options->remove_diagonal", " must be 0 or 1 (got " + std::to_string(options->remove_diagonal) + ")");
     const int reduction = raw_enum(options->reduction);
     require(reduction >= CIRCLELOSS_REDUCTION_NONE && reduction <= CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT,
             CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "options->reduction is not a circleloss_reduction value (got " + std::to_string(reduction) + ")");
+            "options->reduction", " is not a circleloss_reduction value (got " + std::to_string(reduction) + ")");
     const int mode = raw_enum(options->gradient_mode);
     require(mode == CIRCLELOSS_GRADIENT_KERAS || mode == CIRCLELOSS_GRADIENT_PAPER, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "options->gradient_mode is not a circleloss_gradient_mode value (got " + std::to_string(mode) + ")");
+            "options->gradient_mode", " is not a circleloss_gradient_mode value (got " + std::to_string(mode) + ")");
     return ResolvedOptions{options->gamma,     options->margin,       options->remove_diagonal == 1,
                            options->reduction, options->gradient_mode, current};
 }
 
 ResolvedProblem validate_problem(const circleloss_problem* given, const ResolvedOptions& options) {
-    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem must not be NULL");
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem", " must not be NULL");
     const circleloss_problem current = in_current_layout(given, "problem");
     const circleloss_problem* problem = &current;
     const int dtype = raw_enum(problem->dtype);
     require(dtype == CIRCLELOSS_DTYPE_FLOAT32 || dtype == CIRCLELOSS_DTYPE_FLOAT64, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->dtype is not a circleloss_dtype value (got " + std::to_string(dtype) + ")");
+            "problem->dtype", " is not a circleloss_dtype value (got " + std::to_string(dtype) + ")");
     const int memory = raw_enum(problem->memory);
     require(memory == CIRCLELOSS_MEMORY_HOST || memory == CIRCLELOSS_MEMORY_DEVICE, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->memory is not a circleloss_memory value (got " + std::to_string(memory) + ")");
+            "problem->memory", " is not a circleloss_memory value (got " + std::to_string(memory) + ")");
     const int label_type = raw_enum(problem->label_type);
     require(label_type == CIRCLELOSS_LABELS_INT32 || label_type == CIRCLELOSS_LABELS_INT64,
             CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->label_type is not a circleloss_label_type value (got " + std::to_string(label_type) + ")");
+            "problem->label_type", " is not a circleloss_label_type value (got " + std::to_string(label_type) + ")");
     require(problem->n >= 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->n must be >= 0 (got " + std::to_string(problem->n) + ")");
+            "problem->n", " must be >= 0 (got " + std::to_string(problem->n) + ")");
     require(problem->d >= 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->d must be >= 1 (got " + std::to_string(problem->d) + ")");
+            "problem->d", " must be >= 1 (got " + std::to_string(problem->d) + ")");
     require(problem->m >= 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->m must be >= 0 (got " + std::to_string(problem->m) + ")");
+            "problem->m", " must be >= 0 (got " + std::to_string(problem->m) + ")");
 
     ResolvedProblem p{};
     p.current = current;
@@ -239,12 +240,12 @@ ResolvedProblem validate_problem(const circleloss_problem* given, const Resolved
     const bool has_ref_embeddings = problem->ref_embeddings != nullptr;
     if (!has_ref_labels && !has_ref_embeddings) {
         require(problem->m == 0 || problem->m == problem->n, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                "problem->m must be 0 or n (" + std::to_string(problem->n) +
+                "problem->m", " must be 0 or n (" + std::to_string(problem->n) +
                     ") when neither ref_labels nor ref_embeddings is given (got " + std::to_string(problem->m) + ")");
         p.m = p.n;
     } else if (has_ref_labels != has_ref_embeddings) {
-        require(problem->m == problem->n, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                std::string("problem->m must equal n (") + std::to_string(problem->n) + ") when only " +
+        require(problem->m == problem->n, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->m",
+                std::string(" must equal n (") + std::to_string(problem->n) + ") when only " +
                     (has_ref_labels ? "ref_labels" : "ref_embeddings") + " is given (got " +
                     std::to_string(problem->m) + "): the missing " +
                     (has_ref_labels ? "ref_embeddings default to the embeddings" : "ref_labels default to the labels"));
@@ -265,9 +266,9 @@ ResolvedProblem validate_problem(const circleloss_problem* given, const Resolved
 
     if (p.n > 0) {
         require(problem->labels != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                "problem->labels must not be NULL when n > 0");
+                "problem->labels", " must not be NULL when n > 0");
         require(problem->embeddings != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                "problem->embeddings must not be NULL when n > 0");
+                "problem->embeddings", " must not be NULL when n > 0");
     }
     return p;
 }
@@ -290,37 +291,37 @@ void validate_problem_values(const ResolvedProblem& p, const ResolvedOptions& op
 
 circleloss_forward_output validate_forward_output(const circleloss_forward_output* given,
                                                   const ResolvedProblem& problem) {
-    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward output must not be NULL");
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward_output", " must not be NULL");
     const circleloss_forward_output current = in_current_layout(given, "forward_output");
     const circleloss_forward_output* output = &current;
-    require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward_output->reserved0 must be 0");
+    require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward_output->reserved0", " must be 0");
     require(output->loss != nullptr || problem.loss_length == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "forward_output->loss must not be NULL");
+            "forward_output->loss", " must not be NULL");
     return current;
 }
 
 circleloss_gradient_output validate_gradient_output(const circleloss_gradient_output* given,
                                                     const ResolvedProblem& problem) {
-    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient output must not be NULL");
+    require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient_output", " must not be NULL");
     const circleloss_gradient_output current = in_current_layout(given, "gradient_output");
     const circleloss_gradient_output* output = &current;
-    require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient_output->reserved0 must be 0");
+    require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient_output->reserved0", " must be 0");
     require(output->grad_embeddings != nullptr || problem.n == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "gradient_output->grad_embeddings must not be NULL when n > 0");
+            "gradient_output->grad_embeddings", " must not be NULL when n > 0");
     if (problem.refs_are_queries) {
         require(output->grad_ref_embeddings == nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                "gradient_output->grad_ref_embeddings must be NULL when no ref_embeddings are given (the "
+                "gradient_output->grad_ref_embeddings", " must be NULL when no ref_embeddings are given (the "
                 "gradient of both roles goes to grad_embeddings)");
     } else {
         require(output->grad_ref_embeddings != nullptr || problem.m == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                "gradient_output->grad_ref_embeddings must not be NULL when ref_embeddings are given");
+                "gradient_output->grad_ref_embeddings", " must not be NULL when ref_embeddings are given");
     }
     return current;
 }
 
 void validate_saved_state(const void* saved_state, const ResolvedProblem& problem) {
-    require(saved_state != nullptr || problem.n == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "saved_state must not be NULL when n > 0");
+    require(saved_state != nullptr || problem.n == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "saved_state",
+            " must not be NULL when n > 0");
     if (problem.memory != CIRCLELOSS_MEMORY_HOST || problem.n == 0) return;
     if (problem.dtype == CIRCLELOSS_DTYPE_FLOAT32) {
         check_state(static_cast<const float*>(saved_state), problem.n);

@@ -90,6 +90,83 @@ void expect_rejected(Fixture& f, circleloss_status expected, const std::string& 
     EXPECT_NE(std::string(circleloss_last_error()).find(needle), std::string::npos)
         << "message '" << circleloss_last_error() << "' does not mention '" << needle << "'";
     EXPECT_TRUE(f.outputs_untouched());
+    // The failing argument, when there is one, is what the message begins with.
+    const std::string argument = circleloss_last_error_argument();
+    EXPECT_EQ(std::string(circleloss_last_error()).rfind(argument, 0), 0u)
+        << "message '" << circleloss_last_error() << "' does not begin with its argument '" << argument << "'";
+}
+
+void expect_argument(Fixture& f, circleloss_status expected, const std::string& argument) {
+    const circleloss_status status = f.forward_backward();
+    EXPECT_EQ(status, expected) << circleloss_status_name(status) << ": " << circleloss_last_error();
+    EXPECT_EQ(std::string(circleloss_last_error_argument()), argument) << circleloss_last_error();
+    EXPECT_EQ(std::string(circleloss_last_error()).rfind(argument, 0), 0u) << circleloss_last_error();
+}
+
+// circleloss_last_error_argument names the argument, so no caller parses messages.
+TEST(BadInput, FailedArgumentIsNamed) {
+    { Fixture f; f.options.gamma = -1; expect_argument(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->gamma"); }
+    { Fixture f; f.options.margin = NAN; expect_argument(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "options->margin"); }
+    { Fixture f; f.options.struct_size = 3; expect_argument(f, CIRCLELOSS_STATUS_UNSUPPORTED_VERSION, "options->struct_size"); }
+    { Fixture f; f.problem.d = 0; expect_argument(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->d"); }
+    { Fixture f; f.problem.labels = nullptr; expect_argument(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->labels"); }
+    { Fixture f; f.x[3] = NAN; expect_argument(f, CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->embeddings"); }
+    {
+        Fixture f;
+        f.use_references();
+        f.r[5] = INFINITY;
+        expect_argument(f, CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->ref_embeddings");
+    }
+    {
+        Fixture f;
+        f.weights[1] = -1;
+        f.problem.sample_weights = f.weights.data();
+        expect_argument(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->sample_weights");
+    }
+    { Fixture f; f.fwd.loss = nullptr; expect_argument(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward_output->loss"); }
+    {
+        Fixture f;
+        f.grad.grad_ref_embeddings = f.gr.data();
+        expect_argument(f, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "gradient_output->grad_ref_embeddings");
+    }
+    {
+        Fixture f;
+        const circleloss_status status = circleloss_forward_backward(&f.fwd, &f.grad, f.holder.session, nullptr, &f.problem);
+        EXPECT_EQ(status, CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+        EXPECT_STREQ(circleloss_last_error_argument(), "options");
+    }
+    {
+        Fixture f;
+        std::vector<float> state(8, NAN);
+        EXPECT_EQ(circleloss_backward(&f.grad, f.holder.session, &f.options, &f.problem, state.data()),
+                  CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+        EXPECT_STREQ(circleloss_last_error_argument(), "saved_state");
+    }
+    {
+        // A failure about no single argument names none; a success clears the name.
+        Fixture f;
+        f.problem.n = int64_t{1} << 40;
+        f.problem.d = int64_t{1} << 40;
+        EXPECT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_SIZE_OVERFLOW);
+        EXPECT_STREQ(circleloss_last_error_argument(), "");
+        Fixture g;
+        g.options.gamma = 0;
+        EXPECT_NE(g.forward_backward(), CIRCLELOSS_STATUS_OK);
+        Fixture ok;
+        EXPECT_EQ(ok.forward_backward(), CIRCLELOSS_STATUS_OK);
+        EXPECT_STREQ(circleloss_last_error_argument(), "");
+    }
+    {
+        circleloss_session_config config;
+        circleloss_session_config_init(&config);
+        config.num_threads = -1;
+        circleloss_session* s = nullptr;
+        EXPECT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+        EXPECT_STREQ(circleloss_last_error_argument(), "config->num_threads");
+        EXPECT_EQ(circleloss_session_destroy(reinterpret_cast<circleloss_session*>(&config)),
+                  CIRCLELOSS_STATUS_INVALID_SESSION);
+        EXPECT_STREQ(circleloss_last_error_argument(), "session");
+    }
 }
 
 TEST(BadInput, ValidFixtureSucceeds) {

@@ -36,7 +36,7 @@ public sealed unsafe partial class Circle
         ObjectDisposedException.ThrowIf(_disposed, this);
         DeviceMemoryHandle? handle;
         circleloss_status status;
-        string error;
+        NativeError error;
         try
         {
             handle = DeviceMemoryHandle.Allocate(_session, (ulong)length * (ulong)sizeof(T), out status, out error);

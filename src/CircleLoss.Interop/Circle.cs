@@ -69,10 +69,10 @@ public sealed unsafe partial class Circle : IDisposable
         config.workspace_limit_bytes = options.WorkspaceLimitBytes;
         config.flags = options.AllowTF32 ? (uint)NativeConstants.CIRCLELOSS_SESSION_FLAG_ALLOW_TF32 : 0u;
 
-        SessionHandle? session = SessionHandle.Create(&config, out circleloss_status status, out string error);
+        SessionHandle? session = SessionHandle.Create(&config, out circleloss_status status, out NativeError error);
         if (session is null)
         {
-            Log.SessionCreationFailed(_logger, options.Backend, NativeErrors.StatusName(status), error);
+            Log.SessionCreationFailed(_logger, options.Backend, NativeErrors.StatusName(status), error.Message);
             Exception exception = NativeErrors.Create(status, "circleloss_session_create", error);
             if (exception is CircleLossArgumentException argument && argument.ParamName is null)
             {
@@ -510,11 +510,12 @@ public sealed unsafe partial class Circle : IDisposable
         }
     }
 
-    /// <summary>Logs a failed native call and builds its exception. <paramref name="message"/> is the native message when
+    /// <summary>Logs a failed native call and builds its exception. <paramref name="error"/> is what the library said when
     /// the caller has already read it; otherwise it is read here (call this right after the failure, on the same thread).</summary>
-    internal Exception Failure(circleloss_status status, string function, string? message = null)
+    internal Exception Failure(circleloss_status status, string function, NativeError? error = null)
     {
-        message ??= NativeErrors.LastError(); // first: it is the message of this thread's last call
+        NativeError said = error ?? NativeErrors.LastError(); // first: it is about this thread's last call
+        string message = said.Message;
         string statusName = NativeErrors.StatusName(status);
         if (NativeErrors.IsCallerError(status))
         {
@@ -525,7 +526,7 @@ public sealed unsafe partial class Circle : IDisposable
             Log.NativeCallFailed(_logger, function, statusName, message);
         }
 
-        return NativeErrors.Create(status, function, message);
+        return NativeErrors.Create(status, function, said);
     }
 
     private static void RequireLength(long actual, long expected, string name, string what)

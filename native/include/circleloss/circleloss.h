@@ -95,6 +95,13 @@ CIRCLELOSS_API const char* circleloss_status_name(circleloss_status status);
  * The pointer stays valid until the next call into the library on the same thread. */
 CIRCLELOSS_API const char* circleloss_last_error(void);
 
+/* Since 0.3.0. The argument the last failed call on this thread rejected, named as in C: a parameter
+ * ("options", "saved_state", "session") or a field ("problem->ref_embeddings", "options->gamma",
+ * "config->num_threads"). "" when the failure is not about one argument (OUT_OF_MEMORY, a device
+ * error, sizes that overflow together) or the last call succeeded. The message (circleloss_last_error)
+ * begins with the same name. Never NULL; valid until the next call into the library on this thread. */
+CIRCLELOSS_API const char* circleloss_last_error_argument(void);
+
 /* The version of the loaded library, encoded as CIRCLELOSS_VERSION_NUMBER. */
 CIRCLELOSS_API int32_t circleloss_version(void);
 

@@ -40,7 +40,11 @@ namespace {
 struct Failure {
     circleloss_status status;
     std::string message;
+    std::string argument;  // the C name of the argument at fault, or ""
 };
+
+// The argument of this thread's last failed provider call (read by the core right after the failure).
+thread_local char g_last_argument[128];
 
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char* fmt, ...) {
@@ -52,7 +56,12 @@ std::string format(const char* fmt, ...) {
     return buffer;
 }
 
-[[noreturn]] void fail(circleloss_status status, std::string message) { throw Failure{status, std::move(message)}; }
+[[noreturn]] void fail(circleloss_status status, std::string message) { throw Failure{status, std::move(message), {}}; }
+
+// A failure about one argument: the message is its C name followed by `rest`.
+[[noreturn]] void fail_argument(circleloss_status status, const char* argument, const std::string& rest) {
+    throw Failure{status, argument + rest, argument};
+}
 
 void check_cuda(cudaError_t error, const char* what) {
     if (error == cudaSuccess) return;
@@ -93,12 +102,14 @@ void write_message(char* out, size_t size, const std::string& message) {
 // Runs `body`, turning every failure into a status and a message: nothing is thrown across the ABI.
 template <class Body>
 circleloss_status guarded(char* error, size_t error_size, Body&& body) {
+    g_last_argument[0] = '\0';
     try {
         body();
         write_message(error, error_size, "");
         return CIRCLELOSS_STATUS_OK;
     } catch (const Failure& f) {
         write_message(error, error_size, f.message);
+        write_message(g_last_argument, sizeof g_last_argument, f.argument);
         return f.status;
     } catch (const std::bad_alloc&) {
         write_message(error, error_size, "the CUDA provider ran out of host memory");
@@ -280,8 +291,8 @@ Sizes sizes_of(const circleloss_problem& p, const circleloss_options& o) {
     s.refs_are_queries = p.ref_embeddings == nullptr;
     s.loss_length = o.reduction == CIRCLELOSS_REDUCTION_NONE ? p.n : 1;
     if (s.d > std::numeric_limits<int>::max()) {
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             format("problem->d is %" PRId64 "; the CUDA backend supports at most %d (cuBLAS dimensions are int)", s.d,
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->d",
+             format(" is %" PRId64 "; the CUDA backend supports at most %d (cuBLAS dimensions are int)", s.d,
                     std::numeric_limits<int>::max()));
     }
     return s;
@@ -408,34 +419,34 @@ void check_device_values(Context& ctx, const DeviceProblem<T>& p, bool refs_give
     const unsigned long long* f = ctx.host_flags;
     if (f[0] != none) {
         const double v = static_cast<double>(read_element(ctx, p.x, f[0]));
-        fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT,
-             format("problem->embeddings has a non-finite value (%g) at row %" PRId64 ", column %" PRId64, v,
+        fail_argument(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->embeddings",
+             format(" has a non-finite value (%g) at row %" PRId64 ", column %" PRId64, v,
                     static_cast<int64_t>(f[0]) / p.d, static_cast<int64_t>(f[0]) % p.d));
     }
     if (f[1] != none) {
         const double v = static_cast<double>(read_element(ctx, p.r, f[1]));
-        fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT,
-             format("problem->ref_embeddings has a non-finite value (%g) at row %" PRId64 ", column %" PRId64, v,
+        fail_argument(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->ref_embeddings",
+             format(" has a non-finite value (%g) at row %" PRId64 ", column %" PRId64, v,
                     static_cast<int64_t>(f[1]) / p.d, static_cast<int64_t>(f[1]) % p.d));
     }
     if (f[2] != none) {
         const double v = static_cast<double>(read_element(ctx, p.w, f[2]));
         if (!std::isfinite(v)) {
-            fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT,
-                 format("problem->sample_weights has a non-finite value (%g) at index %llu", v, f[2]));
+            fail_argument(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->sample_weights",
+                 format(" has a non-finite value (%g) at index %llu", v, f[2]));
         }
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             format("problem->sample_weights must be >= 0; index %llu is %g", f[2], v));
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->sample_weights",
+             format(" must be >= 0; index %llu is %g", f[2], v));
     }
     if (f[3] != none) {
         const double v = static_cast<double>(read_element(ctx, p.upstream, f[3]));
-        fail(CIRCLELOSS_STATUS_NON_FINITE_INPUT,
-             format("problem->upstream has a non-finite value (%g) at index %llu", v, f[3]));
+        fail_argument(CIRCLELOSS_STATUS_NON_FINITE_INPUT, "problem->upstream",
+             format(" has a non-finite value (%g) at index %llu", v, f[3]));
     }
     if (f[4] != none) {
         const double v = static_cast<double>(read_element(ctx, saved_state, f[4]));
-        fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             format("saved_state[%llu] is %g: not a state written by circleloss_forward", f[4], v));
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "saved_state",
+             format("[%llu] is %g: not a state written by circleloss_forward", f[4], v));
     }
 }
 
@@ -776,9 +787,9 @@ circleloss_status create(void** out_context, const circleloss_session_config* co
                 // A handle that is not a stream fails here rather than in the first call.
                 const cudaError_t state = cudaStreamQuery(ctx->stream);
                 if (state != cudaSuccess && state != cudaErrorNotReady) {
-                    fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-                         format("config->cuda_stream is not a usable CUDA stream of device %d: %s", index,
-                                cudaGetErrorString(state)));
+                    fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "config->cuda_stream",
+                                  format(" is not a usable CUDA stream of device %d: %s", index,
+                                         cudaGetErrorString(state)));
                 }
             } else {
                 check_cuda(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -822,6 +833,8 @@ void destroy(void* context) {
     if (cudaSetDevice(ctx->device) == cudaSuccess) (void)cudaStreamSynchronize(ctx->stream);
     delete ctx;
 }
+
+const char* last_error_argument() { return g_last_argument; }
 
 const char* describe(void* context) {
     const Context* ctx = static_cast<const Context*>(context);
@@ -911,6 +924,7 @@ const circleloss_provider_api kApi = {
     device_free,
     device_copy,
     synchronize,
+    last_error_argument,
 };
 
 }  // namespace

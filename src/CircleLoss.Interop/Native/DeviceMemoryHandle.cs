@@ -47,7 +47,7 @@ internal sealed unsafe class DeviceMemoryHandle : SafeHandleZeroOrMinusOneIsInva
     /// the native message (read on this thread right after the failure). Throws
     /// <see cref="ObjectDisposedException"/> when the session is already closed.
     /// </summary>
-    internal static DeviceMemoryHandle? Allocate(SessionHandle session, ulong bytes, out circleloss_status status, out string error)
+    internal static DeviceMemoryHandle? Allocate(SessionHandle session, ulong bytes, out circleloss_status status, out NativeError error)
     {
         var result = new DeviceMemoryHandle();
         bool added = false;
@@ -63,7 +63,7 @@ internal sealed unsafe class DeviceMemoryHandle : SafeHandleZeroOrMinusOneIsInva
                 {
                     // Defence in depth: the ABI promises a pointer on success.
                     status = circleloss_status.CIRCLELOSS_STATUS_INTERNAL_ERROR;
-                    error = "circleloss_device_alloc returned OK but no pointer";
+                    error = new NativeError("circleloss_device_alloc returned OK but no pointer", string.Empty);
                 }
 
                 result.SetHandleAsInvalid();
@@ -75,7 +75,7 @@ internal sealed unsafe class DeviceMemoryHandle : SafeHandleZeroOrMinusOneIsInva
             result.SetHandle((IntPtr)pointer);
             added = false;
             Interlocked.Increment(ref s_allocated);
-            error = string.Empty;
+            error = default;
             return result;
         }
         finally

@@ -383,6 +383,18 @@ internal static unsafe partial class NativeMethods
     internal static partial byte* circleloss_last_error();
 
     /// <summary>
+    /// Since 0.3.0. The argument the last failed call on this thread rejected, named as in C: a parameter
+    /// ("options", "saved_state", "session") or a field ("problem-&gt;ref_embeddings", "options-&gt;gamma",
+    /// "config-&gt;num_threads"). "" when the failure is not about one argument (OUT_OF_MEMORY, a device
+    /// error, sizes that overflow together) or the last call succeeded. The message (circleloss_last_error)
+    /// begins with the same name. Never NULL; valid until the next call into the library on this thread.
+    /// </summary>
+    // C: const char * circleloss_last_error_argument(void)
+    [LibraryImport(LibraryName, EntryPoint = "circleloss_last_error_argument")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* circleloss_last_error_argument();
+
+    /// <summary>
     /// The version of the loaded library, encoded as CIRCLELOSS_VERSION_NUMBER.
     /// </summary>
     // C: int32_t circleloss_version(void)

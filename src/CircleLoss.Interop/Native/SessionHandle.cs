@@ -29,7 +29,7 @@ internal sealed unsafe class SessionHandle : SafeHandleZeroOrMinusOneIsInvalid
     internal circleloss_session* Session => (circleloss_session*)handle;
 
     /// <summary>Creates the native session; on failure returns the status and the native message.</summary>
-    internal static SessionHandle? Create(circleloss_session_config* config, out circleloss_status status, out string error)
+    internal static SessionHandle? Create(circleloss_session_config* config, out circleloss_status status, out NativeError error)
     {
         var result = new SessionHandle();
         circleloss_session* session = null;
@@ -41,7 +41,7 @@ internal sealed unsafe class SessionHandle : SafeHandleZeroOrMinusOneIsInvalid
             return null;
         }
 
-        error = string.Empty;
+        error = default;
         result.SetHandle((IntPtr)session);
         Interlocked.Increment(ref s_created);
         return result;
