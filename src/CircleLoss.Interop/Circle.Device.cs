@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using CircleLoss.Interop.Native;
 
@@ -122,12 +123,11 @@ public sealed unsafe partial class Circle
         }
     }
 
-    // ---- float (float32) ----
-
-    /// <summary>The forward pass in float32 with every array in device memory (see <see cref="DeviceBuffer{T}"/>):
+    /// <summary>The forward pass with every array in device memory (see <see cref="DeviceBuffer{T}"/>):
     /// the loss, and optionally the per-sample losses, the mask and the state
-    /// <see cref="Backward(DeviceBuffer{int}, DeviceBuffer{float}, int, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{int}, DeviceBuffer{float})"/>
+    /// <see cref="Backward{T}(DeviceBuffer{int}, DeviceBuffer{T}, int, DeviceBuffer{T}, DeviceBuffer{T}, DeviceBuffer{T}, DeviceBuffer{T}, DeviceBuffer{T}, DeviceBuffer{int}, DeviceBuffer{T})"/>
     /// needs. Same semantics and lengths as the span overload; nothing is copied between host and device.</summary>
+    /// <typeparam name="T"><see cref="float"/> (float32) or <see cref="double"/> (float64).</typeparam>
     /// <param name="labels">N query labels.</param>
     /// <param name="embeddings">N×D query embeddings, row-major.</param>
     /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
@@ -150,12 +150,14 @@ public sealed unsafe partial class Circle
     /// <exception cref="CircleLossNonFiniteInputException">An input holds NaN or infinity.</exception>
     /// <exception cref="CircleLossOutOfMemoryException">The workspace limit or the device memory is insufficient.</exception>
     /// <exception cref="CircleLossDeviceException">The CUDA runtime reported an error.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     /// <exception cref="ObjectDisposedException">The loss or one of the buffers has been disposed.</exception>
-    public void Forward(DeviceBuffer<int> labels, DeviceBuffer<float> embeddings, int dimension,
-        DeviceBuffer<float> loss, DeviceBuffer<float>? perSampleLoss = null, DeviceBuffer<bool>? mask = null, DeviceBuffer<float>? savedState = null,
-        DeviceBuffer<float>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<float>? refEmbeddings = null)
+    public void Forward<T>(DeviceBuffer<int> labels, DeviceBuffer<T> embeddings, int dimension,
+        DeviceBuffer<T> loss, DeviceBuffer<T>? perSampleLoss = null, DeviceBuffer<bool>? mask = null, DeviceBuffer<T>? savedState = null,
+        DeviceBuffer<T>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<T>? refEmbeddings = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var call = new DeviceCall<float>
+        var call = new DeviceCall<T>
         {
             Labels = labels, Embeddings = embeddings, Dimension = dimension, SampleWeights = sampleWeights,
             RefLabels = refLabels, RefEmbeddings = refEmbeddings,
@@ -164,10 +166,11 @@ public sealed unsafe partial class Circle
         ExecuteDevice(Operation.Forward, in call);
     }
 
-    /// <summary>Forward and backward in one call, in float32, with every array in device memory (see
+    /// <summary>Forward and backward in one call, with every array in device memory (see
     /// <see cref="DeviceBuffer{T}"/>): the loss, optionally the per-sample losses and the mask, and the gradients
     /// scaled by an upstream gradient. Same semantics and lengths as the span overload; nothing is copied between
     /// host and device.</summary>
+    /// <typeparam name="T"><see cref="float"/> (float32) or <see cref="double"/> (float64).</typeparam>
     /// <param name="labels">N query labels.</param>
     /// <param name="embeddings">N×D query embeddings, row-major.</param>
     /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
@@ -192,13 +195,15 @@ public sealed unsafe partial class Circle
     /// <exception cref="CircleLossNonFiniteInputException">An input holds NaN or infinity.</exception>
     /// <exception cref="CircleLossOutOfMemoryException">The workspace limit or the device memory is insufficient.</exception>
     /// <exception cref="CircleLossDeviceException">The CUDA runtime reported an error.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     /// <exception cref="ObjectDisposedException">The loss or one of the buffers has been disposed.</exception>
-    public void ForwardBackward(DeviceBuffer<int> labels, DeviceBuffer<float> embeddings, int dimension,
-        DeviceBuffer<float> loss, DeviceBuffer<float> gradEmbeddings, DeviceBuffer<float>? gradRefEmbeddings = null,
-        DeviceBuffer<float>? perSampleLoss = null, DeviceBuffer<bool>? mask = null, DeviceBuffer<float>? upstream = null,
-        DeviceBuffer<float>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<float>? refEmbeddings = null)
+    public void ForwardBackward<T>(DeviceBuffer<int> labels, DeviceBuffer<T> embeddings, int dimension,
+        DeviceBuffer<T> loss, DeviceBuffer<T> gradEmbeddings, DeviceBuffer<T>? gradRefEmbeddings = null,
+        DeviceBuffer<T>? perSampleLoss = null, DeviceBuffer<bool>? mask = null, DeviceBuffer<T>? upstream = null,
+        DeviceBuffer<T>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<T>? refEmbeddings = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var call = new DeviceCall<float>
+        var call = new DeviceCall<T>
         {
             Labels = labels, Embeddings = embeddings, Dimension = dimension, SampleWeights = sampleWeights,
             RefLabels = refLabels, RefEmbeddings = refEmbeddings, Upstream = upstream,
@@ -208,10 +213,11 @@ public sealed unsafe partial class Circle
         ExecuteDevice(Operation.ForwardBackward, in call);
     }
 
-    /// <summary>The backward pass in float32 with every array in device memory (see <see cref="DeviceBuffer{T}"/>):
+    /// <summary>The backward pass with every array in device memory (see <see cref="DeviceBuffer{T}"/>):
     /// the gradients from the state a previous device
-    /// <see cref="Forward(DeviceBuffer{int}, DeviceBuffer{float}, int, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{bool}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{int}, DeviceBuffer{float})"/>
+    /// <see cref="Forward{T}(DeviceBuffer{int}, DeviceBuffer{T}, int, DeviceBuffer{T}, DeviceBuffer{T}, DeviceBuffer{bool}, DeviceBuffer{T}, DeviceBuffer{T}, DeviceBuffer{int}, DeviceBuffer{T})"/>
     /// saved for the same inputs and options, scaled by an upstream gradient.</summary>
+    /// <typeparam name="T"><see cref="float"/> (float32) or <see cref="double"/> (float64).</typeparam>
     /// <param name="labels">N query labels (as given to Forward).</param>
     /// <param name="embeddings">N×D query embeddings (as given to Forward).</param>
     /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
@@ -234,13 +240,15 @@ public sealed unsafe partial class Circle
     /// <exception cref="CircleLossNonFiniteInputException">An input holds NaN or infinity.</exception>
     /// <exception cref="CircleLossOutOfMemoryException">The workspace limit or the device memory is insufficient.</exception>
     /// <exception cref="CircleLossDeviceException">The CUDA runtime reported an error.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     /// <exception cref="ObjectDisposedException">The loss or one of the buffers has been disposed.</exception>
-    public void Backward(DeviceBuffer<int> labels, DeviceBuffer<float> embeddings, int dimension,
-        DeviceBuffer<float> savedState, DeviceBuffer<float> gradEmbeddings, DeviceBuffer<float>? gradRefEmbeddings = null,
-        DeviceBuffer<float>? upstream = null,
-        DeviceBuffer<float>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<float>? refEmbeddings = null)
+    public void Backward<T>(DeviceBuffer<int> labels, DeviceBuffer<T> embeddings, int dimension,
+        DeviceBuffer<T> savedState, DeviceBuffer<T> gradEmbeddings, DeviceBuffer<T>? gradRefEmbeddings = null,
+        DeviceBuffer<T>? upstream = null,
+        DeviceBuffer<T>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<T>? refEmbeddings = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var call = new DeviceCall<float>
+        var call = new DeviceCall<T>
         {
             Labels = labels, Embeddings = embeddings, Dimension = dimension, SampleWeights = sampleWeights,
             RefLabels = refLabels, RefEmbeddings = refEmbeddings, Upstream = upstream,
@@ -249,122 +257,6 @@ public sealed unsafe partial class Circle
         ExecuteDevice(Operation.Backward, in call);
     }
 
-    // ---- double (float64) ----
-
-    /// <summary>The forward pass in float64 with every array in device memory; see the float32 overload
-    /// <see cref="Forward(DeviceBuffer{int}, DeviceBuffer{float}, int, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{bool}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{int}, DeviceBuffer{float})"/>
-    /// for the buffers' rules and lifetimes.</summary>
-    /// <param name="labels">N query labels.</param>
-    /// <param name="embeddings">N×D query embeddings, row-major.</param>
-    /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
-    /// <param name="loss">Receives the loss: 1 value, or N values for <see cref="Interop.Reduction.None"/>.</param>
-    /// <param name="perSampleLoss">Receives the N unweighted losses; null to skip.</param>
-    /// <param name="mask">Receives Keras's output mask (N values); null to skip.</param>
-    /// <param name="savedState">Receives <see cref="SavedStatePerRow"/>·N values for <c>Backward</c>; null to skip.</param>
-    /// <param name="sampleWeights">N weights ≥ 0, or null for all ones.</param>
-    /// <param name="refLabels">M reference labels, or null.</param>
-    /// <param name="refEmbeddings">M×D reference embeddings, or null.</param>
-    /// <exception cref="ArgumentNullException">A required buffer is null.</exception>
-    /// <exception cref="ArgumentException">A length does not match N, D or M, a buffer belongs to another
-    /// <see cref="Circle"/>, an output is also an input or another output, or the library rejected an input.</exception>
-    /// <exception cref="CircleLossNonFiniteInputException">An input holds NaN or infinity.</exception>
-    /// <exception cref="CircleLossOutOfMemoryException">The workspace limit or the device memory is insufficient.</exception>
-    /// <exception cref="CircleLossDeviceException">The CUDA runtime reported an error.</exception>
-    /// <exception cref="ObjectDisposedException">The loss or one of the buffers has been disposed.</exception>
-    public void Forward(DeviceBuffer<int> labels, DeviceBuffer<double> embeddings, int dimension,
-        DeviceBuffer<double> loss, DeviceBuffer<double>? perSampleLoss = null, DeviceBuffer<bool>? mask = null, DeviceBuffer<double>? savedState = null,
-        DeviceBuffer<double>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<double>? refEmbeddings = null)
-    {
-        var call = new DeviceCall<double>
-        {
-            Labels = labels, Embeddings = embeddings, Dimension = dimension, SampleWeights = sampleWeights,
-            RefLabels = refLabels, RefEmbeddings = refEmbeddings,
-            Loss = loss, PerSampleLoss = perSampleLoss, Mask = mask, SavedStateOut = savedState,
-        };
-        ExecuteDevice(Operation.Forward, in call);
-    }
-
-    /// <summary>Forward and backward in one call, in float64, with every array in device memory; see the float32
-    /// overload
-    /// <see cref="ForwardBackward(DeviceBuffer{int}, DeviceBuffer{float}, int, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{bool}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{int}, DeviceBuffer{float})"/>
-    /// for the buffers' rules and lifetimes.</summary>
-    /// <param name="labels">N query labels.</param>
-    /// <param name="embeddings">N×D query embeddings, row-major.</param>
-    /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
-    /// <param name="loss">Receives the loss: 1 value, or N values for <see cref="Interop.Reduction.None"/>.</param>
-    /// <param name="gradEmbeddings">Receives the gradient with respect to the embeddings (N×D).</param>
-    /// <param name="gradRefEmbeddings">Receives the gradient with respect to <paramref name="refEmbeddings"/> (M×D) when
-    /// they are given; must be null otherwise.</param>
-    /// <param name="perSampleLoss">Receives the N unweighted losses; null to skip.</param>
-    /// <param name="mask">Receives the output mask (N values); null to skip.</param>
-    /// <param name="upstream">The gradient of the output: N values for <see cref="Interop.Reduction.None"/>, 1 value
-    /// otherwise; null for ones.</param>
-    /// <param name="sampleWeights">N weights ≥ 0, or null for all ones.</param>
-    /// <param name="refLabels">M reference labels, or null.</param>
-    /// <param name="refEmbeddings">M×D reference embeddings, or null.</param>
-    /// <exception cref="ArgumentNullException">A required buffer is null.</exception>
-    /// <exception cref="ArgumentException">A length does not match N, D or M, a buffer belongs to another
-    /// <see cref="Circle"/>, an output is also an input or another output, or the library rejected an input.</exception>
-    /// <exception cref="CircleLossNonFiniteInputException">An input holds NaN or infinity.</exception>
-    /// <exception cref="CircleLossOutOfMemoryException">The workspace limit or the device memory is insufficient.</exception>
-    /// <exception cref="CircleLossDeviceException">The CUDA runtime reported an error.</exception>
-    /// <exception cref="ObjectDisposedException">The loss or one of the buffers has been disposed.</exception>
-    public void ForwardBackward(DeviceBuffer<int> labels, DeviceBuffer<double> embeddings, int dimension,
-        DeviceBuffer<double> loss, DeviceBuffer<double> gradEmbeddings, DeviceBuffer<double>? gradRefEmbeddings = null,
-        DeviceBuffer<double>? perSampleLoss = null, DeviceBuffer<bool>? mask = null, DeviceBuffer<double>? upstream = null,
-        DeviceBuffer<double>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<double>? refEmbeddings = null)
-    {
-        var call = new DeviceCall<double>
-        {
-            Labels = labels, Embeddings = embeddings, Dimension = dimension, SampleWeights = sampleWeights,
-            RefLabels = refLabels, RefEmbeddings = refEmbeddings, Upstream = upstream,
-            Loss = loss, PerSampleLoss = perSampleLoss, Mask = mask,
-            GradEmbeddings = gradEmbeddings, GradRefEmbeddings = gradRefEmbeddings,
-        };
-        ExecuteDevice(Operation.ForwardBackward, in call);
-    }
-
-    /// <summary>The backward pass in float64 with every array in device memory; see the float32 overload
-    /// <see cref="Backward(DeviceBuffer{int}, DeviceBuffer{float}, int, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{float}, DeviceBuffer{int}, DeviceBuffer{float})"/>
-    /// for the buffers' rules and lifetimes.</summary>
-    /// <param name="labels">N query labels (as given to Forward).</param>
-    /// <param name="embeddings">N×D query embeddings (as given to Forward).</param>
-    /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
-    /// <param name="savedState">The <see cref="SavedStatePerRow"/>·N values Forward wrote.</param>
-    /// <param name="gradEmbeddings">Receives the gradient with respect to the embeddings (N×D).</param>
-    /// <param name="gradRefEmbeddings">Receives the gradient with respect to <paramref name="refEmbeddings"/> (M×D) when
-    /// they are given; must be null otherwise.</param>
-    /// <param name="upstream">The gradient of the output: N values for <see cref="Interop.Reduction.None"/>, 1 value
-    /// otherwise; null for ones.</param>
-    /// <param name="sampleWeights">N weights ≥ 0, or null (as given to Forward).</param>
-    /// <param name="refLabels">M reference labels, or null (as given to Forward).</param>
-    /// <param name="refEmbeddings">M×D reference embeddings, or null (as given to Forward).</param>
-    /// <exception cref="ArgumentNullException">A required buffer is null.</exception>
-    /// <exception cref="ArgumentException">A length does not match N, D or M, a buffer belongs to another
-    /// <see cref="Circle"/>, an output is also an input or another output, or the library rejected an input.</exception>
-    /// <exception cref="CircleLossNonFiniteInputException">An input holds NaN or infinity.</exception>
-    /// <exception cref="CircleLossOutOfMemoryException">The workspace limit or the device memory is insufficient.</exception>
-    /// <exception cref="CircleLossDeviceException">The CUDA runtime reported an error.</exception>
-    /// <exception cref="ObjectDisposedException">The loss or one of the buffers has been disposed.</exception>
-    public void Backward(DeviceBuffer<int> labels, DeviceBuffer<double> embeddings, int dimension,
-        DeviceBuffer<double> savedState, DeviceBuffer<double> gradEmbeddings, DeviceBuffer<double>? gradRefEmbeddings = null,
-        DeviceBuffer<double>? upstream = null,
-        DeviceBuffer<double>? sampleWeights = null, DeviceBuffer<int>? refLabels = null, DeviceBuffer<double>? refEmbeddings = null)
-    {
-        var call = new DeviceCall<double>
-        {
-            Labels = labels, Embeddings = embeddings, Dimension = dimension, SampleWeights = sampleWeights,
-            RefLabels = refLabels, RefEmbeddings = refEmbeddings, Upstream = upstream,
-            SavedStateIn = savedState, GradEmbeddings = gradEmbeddings, GradRefEmbeddings = gradRefEmbeddings,
-        };
-        ExecuteDevice(Operation.Backward, in call);
-    }
-
-    // ------------------------------------------------------------------------------------------------
-    // The one path every device computation takes: check, reference every buffer, call, map the status.
-    // ------------------------------------------------------------------------------------------------
-
-    /// <summary>The buffers of one device call, null where not given (or not used by the operation).</summary>
     private struct DeviceCall<T>
         where T : unmanaged
     {
@@ -397,6 +289,7 @@ public sealed unsafe partial class Circle
         where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        RequireElementType<T>();
         ArgumentNullException.ThrowIfNull(call.Labels, "labels");
         ArgumentNullException.ThrowIfNull(call.Embeddings, "embeddings");
         if (operation != Operation.Backward)

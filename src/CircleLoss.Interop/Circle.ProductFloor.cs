@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 
 namespace CircleLoss.Interop;
 
@@ -10,11 +11,12 @@ public sealed partial class Circle
     /// problem needs at the least, with this loss's backend and threads, and returns their wall time. With the
     /// queries as their own references: the upper triangle of <c>X·Xᵀ</c> (N²D multiply-adds) and one N×N by N×D
     /// product; with reference embeddings: <c>X·Rᵀ</c>, then an N×M by M×D and an M×N by N×D product. A
-    /// <see cref="ForwardBackward(ReadOnlySpan{int}, ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float}, Span{float}, Span{bool}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, ReadOnlySpan{float})"/>
+    /// <see cref="ForwardBackward{T}(ReadOnlySpan{int}, ReadOnlySpan{T}, int, Span{T}, Span{T}, Span{T}, Span{T}, Span{bool}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T})"/>
     /// that takes little more than this is bound by its products; the ratio of the two says how much the fused
     /// per-pair work costs on top. The loss is not computed, and the call allocates an N×M matrix. CPU sessions
     /// only.
     /// </summary>
+    /// <typeparam name="T"><see cref="float"/> (float32 products) or <see cref="double"/> (float64 products).</typeparam>
     /// <param name="labels">N query labels (checked as for a computation, not otherwise used).</param>
     /// <param name="embeddings">N×D query embeddings, row-major.</param>
     /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
@@ -27,36 +29,13 @@ public sealed partial class Circle
     /// <exception cref="CircleLossBackendUnavailableException">This loss runs on CUDA: the library measures the floor
     /// for CPU sessions only (the native message says so).</exception>
     /// <exception cref="CircleLossOutOfMemoryException">The N×M matrix cannot be allocated.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
     /// <exception cref="ObjectDisposedException">The loss has been disposed.</exception>
-    public TimeSpan MeasureProductFloor(ReadOnlySpan<int> labels, ReadOnlySpan<float> embeddings, int dimension,
-        ReadOnlySpan<int> refLabels = default, ReadOnlySpan<float> refEmbeddings = default)
+    public TimeSpan MeasureProductFloor<T>(ReadOnlySpan<int> labels, ReadOnlySpan<T> embeddings, int dimension,
+        ReadOnlySpan<int> refLabels = default, ReadOnlySpan<T> refEmbeddings = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var call = new Call<float>
-        {
-            Labels = labels, Embeddings = embeddings, Dimension = dimension,
-            RefLabels = refLabels, HasRefLabels = !refLabels.IsEmpty, RefEmbeddings = refEmbeddings, HasRefEmbeddings = !refEmbeddings.IsEmpty,
-        };
-        return TimeSpan.FromSeconds(Execute(Operation.ProductFloor, ref call));
-    }
-
-    /// <summary>The benchmark yardstick of
-    /// <see cref="MeasureProductFloor(ReadOnlySpan{int}, ReadOnlySpan{float}, int, ReadOnlySpan{int}, ReadOnlySpan{float})"/>
-    /// for float64 inputs (float64 products).</summary>
-    /// <param name="labels">N query labels (checked as for a computation, not otherwise used).</param>
-    /// <param name="embeddings">N×D query embeddings, row-major.</param>
-    /// <param name="dimension">D, the embedding dimension (≥ 1).</param>
-    /// <param name="refLabels">M reference labels, or empty.</param>
-    /// <param name="refEmbeddings">M×D reference embeddings, or empty.</param>
-    /// <returns>The wall time of the products, as the library measured it.</returns>
-    /// <exception cref="ArgumentException">A length does not match N, D or M, or the library rejected an input.</exception>
-    /// <exception cref="CircleLossNonFiniteInputException">An input holds NaN or infinity.</exception>
-    /// <exception cref="CircleLossBackendUnavailableException">This loss runs on CUDA (CPU sessions only).</exception>
-    /// <exception cref="CircleLossOutOfMemoryException">The N×M matrix cannot be allocated.</exception>
-    /// <exception cref="ObjectDisposedException">The loss has been disposed.</exception>
-    public TimeSpan MeasureProductFloor(ReadOnlySpan<int> labels, ReadOnlySpan<double> embeddings, int dimension,
-        ReadOnlySpan<int> refLabels = default, ReadOnlySpan<double> refEmbeddings = default)
-    {
-        var call = new Call<double>
+        var call = new Call<T>
         {
             Labels = labels, Embeddings = embeddings, Dimension = dimension,
             RefLabels = refLabels, HasRefLabels = !refLabels.IsEmpty, RefEmbeddings = refEmbeddings, HasRefEmbeddings = !refEmbeddings.IsEmpty,

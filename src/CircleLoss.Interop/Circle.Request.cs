@@ -61,12 +61,6 @@ public sealed partial class Circle
     private static Call<T> ToCall<T>(scoped in CircleRequest<T> request)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
-        {
-            throw new NotSupportedException(
-                $"Circle computes in float32 (float) or float64 (double), not {typeof(T).Name}: convert the embeddings first.");
-        }
-
         return new Call<T>
         {
             Labels = request.Labels, Embeddings = request.Embeddings, Dimension = request.Dimension,

@@ -367,6 +367,7 @@ public sealed unsafe partial class Circle : IDisposable
         where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        RequireElementType<T>();
 
         // ---- Shapes: everything is checked before the library is called. ----
         var shape = new Shape
@@ -494,6 +495,16 @@ public sealed unsafe partial class Circle : IDisposable
             }
 
             return seconds;
+        }
+    }
+
+    /// <summary>The element types the library computes in; the generic entry points accept any IEEE type, so say so here.</summary>
+    private static void RequireElementType<T>()
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
+            throw new NotSupportedException(
+                $"Circle computes in float32 (float) or float64 (double), not {typeof(T).Name}: convert the embeddings first.");
         }
     }
 

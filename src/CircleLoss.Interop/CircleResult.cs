@@ -2,7 +2,7 @@ namespace CircleLoss.Interop;
 
 /// <summary>
 /// Everything one evaluation computes, in arrays the caller owns (returned by
-/// <see cref="Circle.Compute(int[], float[,], bool, float[], int[], float[,], float[])"/> and its float64
+/// <see cref="Circle.Compute{T}(int[], T[,], bool, T[], int[], T[,], T[])"/> and its float64
 /// overload). The arrays are new for each call and stay valid for as long as the caller keeps them.
 /// </summary>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>

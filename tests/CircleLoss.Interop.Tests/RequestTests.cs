@@ -151,4 +151,28 @@ public class RequestTests
 
         Assert.Equal("embeddings", e.ParamName);
     }
+
+    [Fact]
+    public void Generic_entry_points_refuse_element_types_other_than_float_and_double()
+    {
+        using var circle = new Circle(new CircleOptions { Backend = Backend.Cpu, ThreadCount = 1 });
+        int[] labels = [0, 0, 1, 1];
+        Half[] halves = [(Half)1, (Half)0, (Half)0, (Half)1, (Half)1, (Half)0, (Half)0, (Half)1];
+        var loss = new Half[1];
+        string span = Assert.Throws<NotSupportedException>(() => circle.Loss<Half>(labels, halves, 2)).Message;
+        Assert.Equal("Circle computes in float32 (float) or float64 (double), not Half: convert the embeddings first.", span);
+        Assert.Throws<NotSupportedException>(() => circle.Compute(labels, new Half[4, 2]));
+        NotSupportedException? fromRequest = null;
+        try
+        {
+            circle.Forward(new CircleRequest<Half>(labels, halves, 2) { Loss = loss });
+        }
+        catch (NotSupportedException e)
+        {
+            fromRequest = e;
+        }
+
+        Assert.NotNull(fromRequest);
+        Assert.Throws<NotSupportedException>(() => circle.MeasureProductFloor<Half>(labels, halves, 2));
+    }
 }
