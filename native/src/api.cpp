@@ -118,6 +118,10 @@ CIRCLELOSS_API circleloss_status circleloss_options_init(circleloss_options* opt
     });
 }
 
+CIRCLELOSS_API circleloss_status circleloss_options_check(const circleloss_options* options) {
+    return guard(__func__, [&] { (void)validate_options(options); });
+}
+
 CIRCLELOSS_API circleloss_status circleloss_problem_init(circleloss_problem* problem) {
     return guard(__func__, [&] {
         require_out(problem, "problem");

@@ -169,6 +169,23 @@ TEST(BadInput, FailedArgumentIsNamed) {
     }
 }
 
+// circleloss_options_check refuses exactly what a computation refuses, without a problem.
+TEST(BadInput, OptionsCheckAloneNamesTheOption) {
+    circleloss_options options;
+    circleloss_options_init(&options);
+    EXPECT_EQ(circleloss_options_check(&options), CIRCLELOSS_STATUS_OK);
+    EXPECT_EQ(circleloss_options_check(nullptr), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+    EXPECT_STREQ(circleloss_last_error(), "options must not be NULL");
+    options.margin = INFINITY;
+    EXPECT_EQ(circleloss_options_check(&options), CIRCLELOSS_STATUS_INVALID_ARGUMENT);
+    EXPECT_STREQ(circleloss_last_error_argument(), "options->margin");
+    EXPECT_STREQ(circleloss_last_error(), "options->margin must be finite (got inf)");
+    circleloss_options_init(&options);
+    options.struct_size = 7;
+    EXPECT_EQ(circleloss_options_check(&options), CIRCLELOSS_STATUS_UNSUPPORTED_VERSION);
+    EXPECT_STREQ(circleloss_last_error_argument(), "options->struct_size");
+}
+
 TEST(BadInput, ValidFixtureSucceeds) {
     Fixture f;
     ASSERT_EQ(f.forward_backward(), CIRCLELOSS_STATUS_OK) << circleloss_last_error();

@@ -30,7 +30,7 @@ public sealed class CircleLossModule : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="reduction">How the per-row losses are reduced (Keras's default: sum over the rows with a positive loss, divided by their count).</param>
     /// <param name="gradient_mode">Keras's exact gradients, or the paper's with the pair weights held constant.</param>
     /// <param name="num_threads">The native library's CPU threads; 0 for one per hardware thread.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the parameter is named).</exception>
+    /// <exception cref="CircleLossArgumentException">The library rejected an option (<see cref="CircleLossArgumentException.NativeArgument"/> names it).</exception>
     public CircleLossModule(double gamma = 80, double margin = 0.4, bool remove_diagonal = true,
         Reduction reduction = Reduction.SumOverBatchSize, GradientMode gradient_mode = GradientMode.Keras, int num_threads = 0)
         : this(new CircleOptions

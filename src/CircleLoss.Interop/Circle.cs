@@ -49,17 +49,36 @@ public sealed unsafe partial class Circle : IDisposable
     /// <param name="options">Keras's arguments, the gradient mode and the backend; Keras's defaults when null.</param>
     /// <param name="logger">Receives the backend chosen (Debug), a fallback from <see cref="Backend.Auto"/> to the
     /// CPU (Information, once) and native failures; nothing at Information or above per call. Optional.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A value of <paramref name="options"/> is out of range.</exception>
+    /// <exception cref="CircleLossArgumentException">The library rejected a value of <paramref name="options"/> (the
+    /// native message and <see cref="CircleLossArgumentException.NativeArgument"/> say which).</exception>
     /// <exception cref="CircleLossBackendUnavailableException"><see cref="Backend.Cuda"/> was asked for and cannot be used.</exception>
     /// <exception cref="CircleLossNativeLibraryException">The native library cannot be loaded.</exception>
     /// <exception cref="CircleLossException">The native library failed otherwise.</exception>
     public Circle(CircleOptions? options = null, ILogger? logger = null)
     {
         options ??= new CircleOptions();
-        options.Validate(nameof(options));
         Options = options;
         _logger = logger ?? NullLogger.Instance;
         NativeLibraryLoader.EnsureLoaded();
+
+        // The library validates the options (here, so that bad ones fail now rather than at the first call) and
+        // the session settings (when it creates the session): the façade repeats none of its rules.
+        circleloss_options nativeOptions;
+        CheckInit(NativeMethods.circleloss_options_init(&nativeOptions), "circleloss_options_init");
+        nativeOptions.gamma = options.Gamma;
+        nativeOptions.margin = options.Margin;
+        nativeOptions.remove_diagonal = options.RemoveDiagonal ? 1 : 0;
+        nativeOptions.reduction = (circleloss_reduction)options.Reduction;
+        nativeOptions.gradient_mode = (circleloss_gradient_mode)options.GradientMode;
+        circleloss_status checkedOptions = NativeMethods.circleloss_options_check(&nativeOptions);
+        if (checkedOptions != circleloss_status.CIRCLELOSS_STATUS_OK)
+        {
+            NativeError rejected = NativeErrors.LastError();
+            Log.SessionCreationFailed(_logger, options.Backend, NativeErrors.StatusName(checkedOptions), rejected.Message);
+            throw NativeErrors.Create(checkedOptions, "circleloss_options_check", rejected);
+        }
+
+        _nativeOptions = nativeOptions;
 
         circleloss_session_config config;
         CheckInit(NativeMethods.circleloss_session_config_init(&config), "circleloss_session_config_init");
@@ -99,15 +118,6 @@ public sealed unsafe partial class Circle : IDisposable
             FallbackReason = fallback.Length == 0 ? null : fallback;
             Description = NativeErrors.Text(description);
             ThreadCount = threads;
-
-            circleloss_options nativeOptions;
-            CheckInit(NativeMethods.circleloss_options_init(&nativeOptions), "circleloss_options_init");
-            nativeOptions.gamma = options.Gamma;
-            nativeOptions.margin = options.Margin;
-            nativeOptions.remove_diagonal = options.RemoveDiagonal ? 1 : 0;
-            nativeOptions.reduction = (circleloss_reduction)options.Reduction;
-            nativeOptions.gradient_mode = (circleloss_gradient_mode)options.GradientMode;
-            _nativeOptions = nativeOptions;
 
             circleloss_problem problem;
             CheckInit(NativeMethods.circleloss_problem_init(&problem), "circleloss_problem_init");

@@ -43,43 +43,4 @@ public sealed record CircleOptions
     /// <summary>Allow TF32 tensor-core math for float32 similarity products on the GPU (faster, about 10 bits
     /// of mantissa in the products); default false.</summary>
     public bool AllowTF32 { get; init; }
-
-    /// <summary>Throws when a value is out of range; <paramref name="paramName"/> is the caller's parameter.</summary>
-    internal void Validate(string paramName)
-    {
-        if (!double.IsFinite(Gamma) || Gamma <= 0)
-        {
-            throw new ArgumentOutOfRangeException(paramName, Gamma, $"{nameof(CircleOptions)}.{nameof(Gamma)} must be finite and > 0.");
-        }
-
-        if (!double.IsFinite(Margin))
-        {
-            throw new ArgumentOutOfRangeException(paramName, Margin, $"{nameof(CircleOptions)}.{nameof(Margin)} must be finite.");
-        }
-
-        if (!Enum.IsDefined(Reduction))
-        {
-            throw new ArgumentOutOfRangeException(paramName, Reduction, $"{nameof(CircleOptions)}.{nameof(Reduction)} is not a {nameof(Interop.Reduction)} value.");
-        }
-
-        if (!Enum.IsDefined(GradientMode))
-        {
-            throw new ArgumentOutOfRangeException(paramName, GradientMode, $"{nameof(CircleOptions)}.{nameof(GradientMode)} is not a {nameof(Interop.GradientMode)} value.");
-        }
-
-        if (!Enum.IsDefined(Backend))
-        {
-            throw new ArgumentOutOfRangeException(paramName, Backend, $"{nameof(CircleOptions)}.{nameof(Backend)} is not a {nameof(Interop.Backend)} value.");
-        }
-
-        if (DeviceIndex < 0)
-        {
-            throw new ArgumentOutOfRangeException(paramName, DeviceIndex, $"{nameof(CircleOptions)}.{nameof(DeviceIndex)} must be >= 0.");
-        }
-
-        if (ThreadCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(paramName, ThreadCount, $"{nameof(CircleOptions)}.{nameof(ThreadCount)} must be >= 0 (0: one per hardware thread).");
-        }
-    }
 }

@@ -146,14 +146,23 @@ public class CircleLossArgumentException : ArgumentException
     {
         Status = CircleLossStatus.InvalidArgument;
         NativeMessage = message;
+        NativeArgument = string.Empty;
     }
 
     /// <summary>Creates an exception for a native status, naming the parameter when known.</summary>
     public CircleLossArgumentException(string message, string? paramName, CircleLossStatus status, string nativeMessage)
+        : this(message, paramName, status, nativeMessage, string.Empty)
+    {
+    }
+
+    /// <summary>Creates an exception for a native status and the native argument it is about.</summary>
+    public CircleLossArgumentException(string message, string? paramName, CircleLossStatus status, string nativeMessage,
+        string nativeArgument)
         : base(message, paramName)
     {
         Status = status;
         NativeMessage = nativeMessage;
+        NativeArgument = nativeArgument;
     }
 
     /// <summary>The native status code.</summary>
@@ -161,6 +170,11 @@ public class CircleLossArgumentException : ArgumentException
 
     /// <summary>The native library's own message (<c>circleloss_last_error</c>).</summary>
     public string NativeMessage { get; }
+
+    /// <summary>The C name of the argument the library rejected (<c>circleloss_last_error_argument</c>), such as
+    /// <c>options-&gt;gamma</c> or <c>problem-&gt;sample_weights</c>; empty when the failure is about no single
+    /// argument. Layers above the façade (the cmdlet, the CLI) map it to their own parameter names.</summary>
+    public string NativeArgument { get; }
 }
 
 /// <summary>
@@ -191,6 +205,12 @@ public class CircleLossNonFiniteInputException : CircleLossArgumentException
     /// <summary>Creates an exception for a native message, naming the parameter when known.</summary>
     public CircleLossNonFiniteInputException(string message, string? paramName, string nativeMessage)
         : base(message, paramName, CircleLossStatus.NonFiniteInput, nativeMessage)
+    {
+    }
+
+    /// <summary>Creates an exception for a native message and the native argument it is about.</summary>
+    public CircleLossNonFiniteInputException(string message, string? paramName, string nativeMessage, string nativeArgument)
+        : base(message, paramName, CircleLossStatus.NonFiniteInput, nativeMessage, nativeArgument)
     {
     }
 }

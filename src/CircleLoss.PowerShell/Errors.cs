@@ -26,6 +26,23 @@ internal static class Errors
         ["backend"] = "Backend",
     };
 
+    // The arguments the library names (circleloss_last_error_argument) as this module's parameters and error ids:
+    // the library checks the options and values, the cmdlets only say which of their parameters it rejected.
+    private static readonly Dictionary<string, (string Parameter, string ErrorId)> NativeArguments = new(StringComparer.Ordinal)
+    {
+        ["options->gamma"] = ("Gamma", "InvalidGamma"),
+        ["options->margin"] = ("Margin", "InvalidMargin"),
+        ["options->reduction"] = ("Reduction", "InvalidReduction"),
+        ["options->gradient_mode"] = ("GradientMode", "InvalidGradientMode"),
+        ["config->backend"] = ("Backend", "InvalidBackend"),
+        ["config->device_index"] = ("DeviceIndex", "InvalidDeviceIndex"),
+        ["config->num_threads"] = ("ThreadCount", "InvalidThreadCount"),
+        ["problem->embeddings"] = ("Embedding", "NonFiniteInput"),
+        ["problem->ref_embeddings"] = ("ReferenceEmbedding", "NonFiniteInput"),
+        ["problem->sample_weights"] = ("SampleWeight", "InvalidSampleWeight"),
+        ["problem->upstream"] = ("Upstream", "NonFiniteInput"),
+    };
+
     /// <summary>A bad argument: category InvalidArgument, the parameter as the target object's name.</summary>
     public static ErrorRecord InvalidArgument(string errorId, string parameter, string message, object? target = null) =>
         new(new ArgumentException(message, parameter), errorId, ErrorCategory.InvalidArgument, target ?? parameter)
@@ -41,10 +58,24 @@ internal static class Errors
         };
 
     /// <summary>Turns what the façade threw into an error record (categories as the module's help lists them).</summary>
-    public static ErrorRecord FromException(Exception exception, object? target)
+    /// <param name="exception">What the façade threw.</param>
+    /// <param name="target">The error record's target object.</param>
+    /// <param name="display">How the cmdlet calls one of its parameters in messages ("-Embedding"); "-" + name when null.</param>
+    /// <param name="context">Appended to messages about values (which batch they were in); empty when null.</param>
+    public static ErrorRecord FromException(Exception exception, object? target, Func<string, string>? display = null, string? context = null)
     {
+        display ??= parameter => "-" + parameter;
         switch (exception)
         {
+            case CircleLossArgumentException e when NativeArguments.TryGetValue(e.NativeArgument, out var known):
+            {
+                string message = $"{display(known.Parameter)}: {e.NativeMessage}{(e.NativeArgument.StartsWith("problem->", StringComparison.Ordinal) ? context : null)}";
+                return new ErrorRecord(e, known.ErrorId, ErrorCategory.InvalidArgument, target ?? known.Parameter)
+                {
+                    ErrorDetails = new ErrorDetails(message),
+                };
+            }
+
             case CircleLossNativeLibraryException e:
                 return new ErrorRecord(e, "NativeLibraryUnavailable", ErrorCategory.ResourceUnavailable, target)
                 {
@@ -81,7 +112,7 @@ internal static class Errors
                 string errorId = e is CircleLossNonFiniteInputException ? "NonFiniteInput" : "InvalidArgument";
                 return new ErrorRecord(e, errorId, ErrorCategory.InvalidArgument, target)
                 {
-                    ErrorDetails = new ErrorDetails($"-{parameter}: {MessageWithoutParameter(e)}"),
+                    ErrorDetails = new ErrorDetails($"{display(parameter)}: {MessageWithoutParameter(e)}"),
                 };
             }
 

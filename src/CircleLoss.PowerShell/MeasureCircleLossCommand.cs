@@ -15,7 +15,7 @@ namespace CircleLoss.PowerShell;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "CircleLoss", DefaultParameterSetName = ArraysSet)]
 [OutputType(typeof(CircleLossMeasurement))]
-public sealed class MeasureCircleLossCommand : PSCmdlet
+public sealed class MeasureCircleLossCommand : PSCmdlet, IDisposable
 {
     private const string ArraysSet = "Arrays";
     private const string PipelineSet = "Pipeline";
@@ -34,6 +34,7 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
     private readonly List<double> _pipelineWeights = [];
     private int _pipelineWeightRows;
     private readonly CmdletLogger _logger = new();
+    private Circle? _circle;
 
     /// <summary>The N query labels.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ArraysSet)]
@@ -124,52 +125,10 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
-        // Options first: a bad one fails before any pipeline input is read.
-        if (!double.IsFinite(Gamma) || Gamma <= 0)
-        {
-            Fail(Errors.InvalidArgument("InvalidGamma", nameof(Gamma),
-                $"-Gamma must be a finite number > 0 (Keras's default is 80), but is {Format(Gamma)}.", Gamma));
-        }
-
-        if (!double.IsFinite(Margin))
-        {
-            Fail(Errors.InvalidArgument("InvalidMargin", nameof(Margin),
-                $"-Margin must be a finite number (Keras's default is 0.4), but is {Format(Margin)}.", Margin));
-        }
-
-        if (!Enum.IsDefined(Reduction))
-        {
-            Fail(Errors.InvalidArgument("InvalidReduction", nameof(Reduction),
-                $"-Reduction must be one of {string.Join(", ", Enum.GetNames<Reduction>())}, but is {(int)Reduction}.", Reduction));
-        }
-
-        if (!Enum.IsDefined(GradientMode))
-        {
-            Fail(Errors.InvalidArgument("InvalidGradientMode", nameof(GradientMode),
-                $"-GradientMode must be Keras or Paper, but is {(int)GradientMode}.", GradientMode));
-        }
-
-        if (!Enum.IsDefined(Backend))
-        {
-            Fail(Errors.InvalidArgument("InvalidBackend", nameof(Backend),
-                $"-Backend must be Auto, Cpu or Cuda, but is {(int)Backend}.", Backend));
-        }
-
         if (!Enum.IsDefined(Precision))
         {
             Fail(Errors.InvalidArgument("InvalidPrecision", nameof(Precision),
                 $"-Precision must be Double or Single, but is {(int)Precision}.", Precision));
-        }
-
-        if (DeviceIndex < 0)
-        {
-            Fail(Errors.InvalidArgument("InvalidDeviceIndex", nameof(DeviceIndex), $"-DeviceIndex must be >= 0, but is {DeviceIndex}.", DeviceIndex));
-        }
-
-        if (ThreadCount < 0)
-        {
-            Fail(Errors.InvalidArgument("InvalidThreadCount", nameof(ThreadCount),
-                $"-ThreadCount must be >= 0 (0: one per hardware thread), but is {ThreadCount}.", ThreadCount));
         }
 
         if (BatchSize < 0)
@@ -183,6 +142,32 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
             Fail(Errors.InvalidArgument("UpstreamWithoutGradient", nameof(Upstream),
                 "-Upstream only scales the gradients: add -IncludeGradient, or leave -Upstream out.", Upstream));
         }
+
+        // The loss is created first, so that options the library rejects fail before any pipeline input is read.
+        // The library checks every option and value; this cmdlet repeats none of its rules (Errors.FromException
+        // names the parameter the library rejected).
+        var options = new CircleOptions
+        {
+            Gamma = Gamma,
+            Margin = Margin,
+            RemoveDiagonal = RemoveDiagonal,
+            Reduction = Reduction,
+            GradientMode = GradientMode,
+            Backend = Backend,
+            DeviceIndex = DeviceIndex,
+            ThreadCount = ThreadCount,
+        };
+        try
+        {
+            _circle = new Circle(options, _logger);
+        }
+        catch (Exception e) when (Errors.IsReportable(e))
+        {
+            _logger.Flush(this);
+            Fail(Errors.FromException(e, null, Display));
+        }
+
+        _logger.Flush(this);
     }
 
     /// <inheritdoc />
@@ -237,8 +222,27 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
         }
     }
 
+    /// <summary>Releases the native session when the pipeline ends or is stopped (PowerShell calls this).</summary>
+    public void Dispose()
+    {
+        _circle?.Dispose();
+        _circle = null;
+    }
+
     /// <inheritdoc />
     protected override void EndProcessing()
+    {
+        try
+        {
+            MeasureAll();
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    private void MeasureAll()
     {
         int[] labels;
         double[][] rows;
@@ -350,14 +354,6 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
                     $"{weightName} has {weights.Length} values but {labelName} has {n} labels: give one weight per row."));
             }
 
-            for (int i = 0; i < weights.Length; i++)
-            {
-                if (!double.IsFinite(weights[i]) || weights[i] < 0)
-                {
-                    Fail(Errors.InvalidArgument("InvalidSampleWeight", weightParameter,
-                        $"{weightName}[{i}] is {Format(weights[i])}: every weight must be finite and >= 0."));
-                }
-            }
         }
 
         if (Upstream is not null)
@@ -370,19 +366,13 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
                     : $"-Upstream has {Upstream.Length} values, but reduction {Reduction} gives one loss: give 1 value."));
             }
 
-            for (int i = 0; i < Upstream.Length; i++)
-            {
-                if (!double.IsFinite(Upstream[i]))
-                {
-                    Fail(Errors.InvalidArgument("NonFiniteInput", nameof(Upstream), $"-Upstream[{i}] is {Format(Upstream[i])}: every value must be finite."));
-                }
-            }
         }
 
         return dimension;
     }
 
-    /// <summary>Checks that a matrix is rectangular, non-empty in its columns and finite; returns D.</summary>
+    /// <summary>Checks that a matrix is rectangular and non-empty in its columns (what the library cannot see in a
+    /// flat array); returns D. Its values are the library's to check.</summary>
     private int CheckMatrix(double[][] matrix, string name, string parameter, int expectedDimension)
     {
         int dimension = matrix[0]?.Length ?? 0;
@@ -406,14 +396,6 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
                     $"{name} row {i} has {row?.Length ?? 0} values but row 0 has {dimension}: every row must have the same dimension D."));
             }
 
-            for (int j = 0; j < row!.Length; j++)
-            {
-                if (!double.IsFinite(row[j]))
-                {
-                    Fail(Errors.InvalidArgument("NonFiniteInput", parameter,
-                        $"{name} row {i}, column {j} is {Format(row[j])}: every value must be finite."));
-                }
-            }
         }
 
         return dimension;
@@ -433,7 +415,7 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
             }
 
             double norm = Math.Sqrt(sum);
-            if (Math.Abs(norm - 1) > UnitNormTolerance)
+            if (double.IsFinite(norm) && Math.Abs(norm - 1) > UnitNormTolerance) // NaN or infinity: the library says which value
             {
                 if (count++ == 0)
                 {
@@ -465,23 +447,10 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
         bool longBatch = (long)batchSize * referenceRows * dimension >= LongBatchWork;
         bool progress = batches > 1 || longBatch;
 
-        var options = new CircleOptions
-        {
-            Gamma = Gamma,
-            Margin = Margin,
-            RemoveDiagonal = RemoveDiagonal,
-            Reduction = Reduction,
-            GradientMode = GradientMode,
-            Backend = Backend,
-            DeviceIndex = DeviceIndex,
-            ThreadCount = ThreadCount,
-        };
-
-        Circle? circle = null;
+        Circle circle = _circle!;
+        string batchContext = string.Empty;
         try
         {
-            circle = new Circle(options, _logger);
-            _logger.Flush(this);
             WriteVerbose($"Measure-CircleLoss: {n} rows of dimension {dimension} in {batches} batch(es), {Precision} precision, on {circle.Description}");
 
             var stopwatch = Stopwatch.StartNew();
@@ -502,6 +471,9 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
                     });
                 }
 
+                batchContext = batches > 1
+                    ? $" (in batch {b + 1} of {batches}, rows {start}..{start + count - 1}: the index is within the batch)"
+                    : string.Empty;
                 int[] batchLabels = Slice(labels, start, count);
                 double[][] batchRows = Slice(rows, start, count);
                 double[]? batchWeights = weights is null ? null : Slice(weights, start, count);
@@ -530,13 +502,17 @@ public sealed class MeasureCircleLossCommand : PSCmdlet
         catch (Exception e) when (Errors.IsReportable(e))
         {
             _logger.Flush(this);
-            Fail(Errors.FromException(e, null));
-        }
-        finally
-        {
-            circle?.Dispose();
+            Fail(Errors.FromException(e, null, Display, batchContext));
         }
     }
+
+    /// <summary>How messages call one of this cmdlet's parameters: "-Embedding", or the input objects' property.</summary>
+    private string Display(string parameter) => parameter switch
+    {
+        "Label" or "Embedding" when ParameterSetName == PipelineSet => $"the input objects' {parameter}",
+        "SampleWeight" when ParameterSetName == PipelineSet && SampleWeight is null => "the input objects' SampleWeight",
+        _ => "-" + parameter,
+    };
 
     private CircleLossMeasurement ComputeDouble(Circle circle, int[] labels, double[][] rows, int dimension, double[]? weights,
         int[]? refLabels, double[][]? refRows, double[]? upstream, int batch, int start)

@@ -133,7 +133,9 @@ public class CliTests
     [InlineData(new string[0], "circleloss --help")]
     [InlineData(new[] { "bench", "-n", "1" }, "-n and -m must be at least 2")]
     [InlineData(new[] { "bench", "--mode", "sideways" }, "sideways")]
-    [InlineData(new[] { "bench", "--threads", "-1" }, "--threads")]
+    [InlineData(new[] { "bench", "--threads", "-1" }, "--threads: config->num_threads must be in [0, 4096] (got -1)")]
+    [InlineData(new[] { "bench", "--gamma", "0" }, "--gamma: options->gamma must be finite and > 0 (got 0)")]
+    [InlineData(new[] { "demo", "--margin", "Infinity" }, "--margin: options->margin must be finite (got inf)")]
     public void Bad_options_are_one_line_and_exit_2(string[] args, string expected)
     {
         AssertUsageError(Cli.Run(args), expected);

@@ -213,27 +213,33 @@ public sealed class ValidationTests : IDisposable
             () => _circle.Compute(_labels, new double[N, D], gradients: false, upstream: [1.0])).ParamName);
     }
 
-    public static TheoryData<string, CircleOptions> BadOptions() => new()
+    // The option, the native argument the library names, and its message (its start where it prints a NaN).
+    public static TheoryData<string, CircleOptions, string, string> BadOptions() => new()
     {
-        { "Gamma = 0", new CircleOptions { Gamma = 0 } },
-        { "Gamma < 0", new CircleOptions { Gamma = -1 } },
-        { "Gamma = NaN", new CircleOptions { Gamma = double.NaN } },
-        { "Gamma = ∞", new CircleOptions { Gamma = double.PositiveInfinity } },
-        { "Margin = NaN", new CircleOptions { Margin = double.NaN } },
-        { "Reduction", new CircleOptions { Reduction = (Reduction)17 } },
-        { "GradientMode", new CircleOptions { GradientMode = (GradientMode)2 } },
-        { "Backend", new CircleOptions { Backend = (Backend)(-1) } },
-        { "DeviceIndex", new CircleOptions { DeviceIndex = -1 } },
-        { "ThreadCount", new CircleOptions { ThreadCount = -2 } },
+        { "Gamma = 0", new CircleOptions { Gamma = 0 }, "options->gamma", "options->gamma must be finite and > 0 (got 0)" },
+        { "Gamma < 0", new CircleOptions { Gamma = -1 }, "options->gamma", "options->gamma must be finite and > 0 (got -1)" },
+        { "Gamma = NaN", new CircleOptions { Gamma = double.NaN }, "options->gamma", "options->gamma must be finite and > 0 (got " },
+        { "Gamma = ∞", new CircleOptions { Gamma = double.PositiveInfinity }, "options->gamma", "options->gamma must be finite and > 0 (got inf)" },
+        { "Margin = NaN", new CircleOptions { Margin = double.NaN }, "options->margin", "options->margin must be finite (got " },
+        { "Reduction", new CircleOptions { Reduction = (Reduction)17 }, "options->reduction", "options->reduction is not a circleloss_reduction value (got 17)" },
+        { "GradientMode", new CircleOptions { GradientMode = (GradientMode)2 }, "options->gradient_mode", "options->gradient_mode is not a circleloss_gradient_mode value (got 2)" },
+        { "Backend", new CircleOptions { Backend = (Backend)(-1) }, "config->backend", "config->backend is not a circleloss_backend value (got -1)" },
+        { "DeviceIndex", new CircleOptions { DeviceIndex = -1 }, "config->device_index", "config->device_index must be >= 0 (got -1)" },
+        { "ThreadCount", new CircleOptions { ThreadCount = -2 }, "config->num_threads", "config->num_threads must be in [0, 4096] (got -2)" },
     };
 
+    // The façade repeats none of the library's rules: the library rejects the options, and says which one.
     [Theory]
     [MemberData(nameof(BadOptions))]
-    public void Bad_options_are_rejected_before_the_library_is_called(string what, CircleOptions options)
+    public void Bad_options_are_rejected_by_the_library_when_the_loss_is_created(string what, CircleOptions options,
+        string nativeArgument, string nativeMessage)
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Circle(options));
+        var e = Assert.Throws<CircleLossArgumentException>(() => new Circle(options));
         Assert.Equal("options", e.ParamName);
-        Assert.Contains(what.Split(' ')[0], e.Message, StringComparison.Ordinal);
+        Assert.Equal(CircleLossStatus.InvalidArgument, e.Status);
+        Assert.Equal(nativeArgument, e.NativeArgument);
+        Assert.StartsWith(nativeMessage, e.NativeMessage, StringComparison.Ordinal); // NaN prints as the C library prints it
+        Assert.NotEmpty(what);
     }
 
     [Fact]

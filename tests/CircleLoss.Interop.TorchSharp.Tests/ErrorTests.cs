@@ -119,7 +119,8 @@ public class ErrorTests
         Assert.Equal("sampleWeights", negative.ParamName);
         var gamma = Assert.Throws<CircleLossArgumentException>(() => CircleLossFunctional.circle_loss(Labels(), x, gamma: 1e-40));
         Assert.Contains("options->gamma (9.9999999999999993e-41) is denormal in float32", gamma.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new CircleLossModule(gamma: -1));
+        var negativeGamma = Assert.Throws<CircleLossArgumentException>(() => new CircleLossModule(gamma: -1));
+        Assert.Equal("options->gamma", negativeGamma.NativeArgument);
         Assert.Null(x.grad);
     }
 }

@@ -241,6 +241,11 @@ typedef struct circleloss_options {
 /* Fills *options with Keras's defaults (struct_size set). */
 CIRCLELOSS_API circleloss_status circleloss_options_init(circleloss_options* options);
 
+/* Since 0.3.0. Checks options as every computation does, as far as that needs no problem (gamma, margin,
+ * remove_diagonal, reduction, gradient_mode; what depends on the element type is checked per call), so a
+ * caller can refuse bad options when it is configured rather than at its first call. */
+CIRCLELOSS_API circleloss_status circleloss_options_check(const circleloss_options* options);
+
 /* The inputs of one loss evaluation. Floating-point arrays have element type `dtype`; all pointers
  * point into `memory`.
  * References: with neither ref_labels nor ref_embeddings the queries are their own references

@@ -67,16 +67,6 @@ internal sealed record BenchSettings
         {
             throw new UsageException("--repeats must be at least 1 and --warmup at least 0.");
         }
-
-        if (Threads < 0)
-        {
-            throw new UsageException($"--threads must be 0 (all hardware threads) or more (got {Threads}).");
-        }
-
-        if (!double.IsFinite(Gamma) || Gamma <= 0 || !double.IsFinite(Margin))
-        {
-            throw new UsageException("--gamma must be finite and > 0, --margin finite.");
-        }
     }
 }
 

@@ -51,7 +51,9 @@ internal static class CommonOptions
         _ => throw new UsageException($"--gradient-mode must be keras or paper (got '{value}')."),
     };
 
-    /// <summary>Creates a session, turning an unusable backend the user asked for into a <see cref="UsageException"/>.</summary>
+    /// <summary>Creates a session, turning an unusable backend the user asked for, or an option the library rejects,
+    /// into a <see cref="UsageException"/> that names the command-line option. The library checks the options; the
+    /// CLI repeats none of its rules.</summary>
     public static Circle CreateCircle(CircleOptions options)
     {
         try
@@ -62,7 +64,22 @@ internal static class CommonOptions
         {
             throw new UsageException($"--backend {options.Backend.ToString().ToLowerInvariant()}: {CliApp.OneLine(e.Message)}", e);
         }
+        catch (CircleLossArgumentException e) when (OptionFor(e.NativeArgument) is string option)
+        {
+            throw new UsageException($"{option}: {CliApp.OneLine(e.NativeMessage)}", e);
+        }
     }
+
+    /// <summary>The command-line option behind a native argument the library rejected, or null.</summary>
+    private static string? OptionFor(string nativeArgument) => nativeArgument switch
+    {
+        "options->gamma" => "--gamma",
+        "options->margin" => "--margin",
+        "options->gradient_mode" => "--gradient-mode",
+        "config->backend" => "--backend",
+        "config->num_threads" => "--threads",
+        _ => null,
+    };
 
     public static string Format(double value, string format = "F3") => value.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -45,7 +45,8 @@ internal sealed record DemoSettings
     /// of the sorted labels, at least 2).</summary>
     public IReadOnlyList<int>? TestClasses { get; init; }
 
-    /// <summary>Throws <see cref="UsageException"/> when a value is out of range.</summary>
+    /// <summary>Throws <see cref="UsageException"/> when a setting of the demo itself is out of range (the loss's
+    /// options, gamma, margin and threads, are the library's to check when the loss is created).</summary>
     public void Validate()
     {
         if (Epochs < 1)
@@ -56,21 +57,6 @@ internal sealed record DemoSettings
         if (BatchSize < 2)
         {
             throw new UsageException($"--batch-size must be at least 2 (got {BatchSize}): a batch needs pairs.");
-        }
-
-        if (!double.IsFinite(Gamma) || Gamma <= 0)
-        {
-            throw new UsageException($"--gamma must be a finite number > 0 (got {Gamma}).");
-        }
-
-        if (!double.IsFinite(Margin))
-        {
-            throw new UsageException($"--margin must be a finite number (got {Margin}).");
-        }
-
-        if (Threads < 0)
-        {
-            throw new UsageException($"--threads must be 0 (all hardware threads) or more (got {Threads}).");
         }
 
         if (HiddenDim < 1 || EmbeddingDim < 1)

@@ -29,9 +29,9 @@ internal static unsafe partial class NativeErrors
         return status switch
         {
             circleloss_status.CIRCLELOSS_STATUS_INVALID_ARGUMENT or circleloss_status.CIRCLELOSS_STATUS_SIZE_OVERFLOW =>
-                new CircleLossArgumentException(message, parameter, (CircleLossStatus)status, nativeMessage),
+                new CircleLossArgumentException(message, parameter, (CircleLossStatus)status, nativeMessage, error.Argument),
             circleloss_status.CIRCLELOSS_STATUS_NON_FINITE_INPUT =>
-                new CircleLossNonFiniteInputException(message, parameter, nativeMessage),
+                new CircleLossNonFiniteInputException(message, parameter, nativeMessage, error.Argument),
             circleloss_status.CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE => new CircleLossBackendUnavailableException(message, nativeMessage),
             circleloss_status.CIRCLELOSS_STATUS_OUT_OF_MEMORY => new CircleLossOutOfMemoryException(message, nativeMessage),
             circleloss_status.CIRCLELOSS_STATUS_DEVICE_ERROR => new CircleLossDeviceException(message, nativeMessage),

@@ -497,6 +497,16 @@ internal static unsafe partial class NativeMethods
     internal static partial circleloss_status circleloss_options_init(circleloss_options* options);
 
     /// <summary>
+    /// Since 0.3.0. Checks options as every computation does, as far as that needs no problem (gamma, margin,
+    /// remove_diagonal, reduction, gradient_mode; what depends on the element type is checked per call), so a
+    /// caller can refuse bad options when it is configured rather than at its first call.
+    /// </summary>
+    // C: circleloss_status circleloss_options_check(const circleloss_options * options)
+    [LibraryImport(LibraryName, EntryPoint = "circleloss_options_check")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial circleloss_status circleloss_options_check(circleloss_options* options);
+
+    /// <summary>
     /// Fills *problem with an empty float32 host problem (struct_size set).
     /// </summary>
     // C: circleloss_status circleloss_problem_init(circleloss_problem * problem)
