@@ -56,20 +56,6 @@ public sealed unsafe partial class Circle
         return new DeviceBuffer<T>(this, handle, length);
     }
 
-    /// <summary>For tests on machines without a device (see <see cref="DeviceMemoryHandle.ForTesting"/>): a buffer at an
-    /// address that is never dereferenced, on this CPU session.</summary>
-    internal DeviceBuffer<T> CreateUnbackedDeviceBufferForTesting<T>(int length)
-        where T : unmanaged
-    {
-        if (Backend != Backend.Cpu)
-        {
-            throw new InvalidOperationException("Unbacked device buffers are for CPU sessions only, which never dereference them.");
-        }
-
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new DeviceBuffer<T>(this, DeviceMemoryHandle.ForTesting(_session, (IntPtr)0x10000), length);
-    }
-
     /// <summary>Allocates a device buffer holding a copy of <paramref name="contents"/> (see
     /// <see cref="CreateDeviceBuffer{T}(int)"/> and <see cref="DeviceBuffer{T}.CopyFrom"/>).</summary>
     /// <typeparam name="T"><see cref="float"/>, <see cref="double"/>, <see cref="int"/> or <see cref="bool"/>.</typeparam>

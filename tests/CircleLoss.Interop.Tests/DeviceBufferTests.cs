@@ -11,7 +11,7 @@ namespace CircleLoss.Interop.Tests;
 /// <summary>
 /// <see cref="DeviceBuffer{T}"/> and the device overloads of <see cref="Circle"/> on a machine without a device: the
 /// CPU session's refusals, every check the façade makes before the library is called, and the lifetimes. The checks
-/// use "unbacked" buffers (<c>CreateUnbackedDeviceBufferForTesting</c>) whose address a CPU session never
+/// use "unbacked" buffers (<c>CreateUnbackedDeviceBuffer</c>) whose address a CPU session never
 /// dereferences: copies are refused with BACKEND_UNAVAILABLE and computations with INVALID_ARGUMENT before any
 /// access. The device path itself runs in <see cref="DeviceGpuTests"/> where a GPU is present.
 /// </summary>
@@ -69,7 +69,7 @@ public class DeviceBufferTests
     public void Copies_check_lengths_and_reach_the_library_which_refuses_a_CPU_session()
     {
         using Circle circle = Cpu();
-        using DeviceBuffer<float> buffer = circle.CreateUnbackedDeviceBufferForTesting<float>(8);
+        using DeviceBuffer<float> buffer = circle.CreateUnbackedDeviceBuffer<float>(8);
         Assert.Equal(8, buffer.Length);
         Assert.Equal(32, buffer.ByteLength);
         Assert.Same(circle, buffer.Circle);
@@ -87,10 +87,10 @@ public class DeviceBufferTests
         Assert.Throws<CircleLossBackendUnavailableException>(() => buffer.ToArray());
 
         // Device to device: same Circle, same length, not itself.
-        using DeviceBuffer<float> other = circle.CreateUnbackedDeviceBufferForTesting<float>(8);
-        using DeviceBuffer<float> shorter = circle.CreateUnbackedDeviceBufferForTesting<float>(7);
+        using DeviceBuffer<float> other = circle.CreateUnbackedDeviceBuffer<float>(8);
+        using DeviceBuffer<float> shorter = circle.CreateUnbackedDeviceBuffer<float>(7);
         using Circle second = Cpu();
-        using DeviceBuffer<float> foreign = second.CreateUnbackedDeviceBufferForTesting<float>(8);
+        using DeviceBuffer<float> foreign = second.CreateUnbackedDeviceBuffer<float>(8);
         Assert.Throws<ArgumentNullException>(() => buffer.CopyTo((DeviceBuffer<float>)null!));
         Assert.Equal("destination", Assert.Throws<ArgumentException>(() => buffer.CopyTo(buffer)).ParamName);
         Assert.Equal("destination", Assert.Throws<ArgumentException>(() => buffer.CopyTo(shorter)).ParamName);
@@ -98,7 +98,7 @@ public class DeviceBufferTests
         Assert.Throws<CircleLossBackendUnavailableException>(() => buffer.CopyTo(other));
 
         // Empty buffers copy nothing and never reach the library.
-        using DeviceBuffer<int> empty = circle.CreateUnbackedDeviceBufferForTesting<int>(0);
+        using DeviceBuffer<int> empty = circle.CreateUnbackedDeviceBuffer<int>(0);
         empty.CopyFrom(ReadOnlySpan<int>.Empty);
         Assert.Empty(empty.ToArray());
     }
@@ -115,7 +115,7 @@ public class DeviceBufferTests
             DeviceBuffer<TElement> Make<TElement>(int length)
                 where TElement : unmanaged
             {
-                DeviceBuffer<TElement> b = circle.CreateUnbackedDeviceBufferForTesting<TElement>(length);
+                DeviceBuffer<TElement> b = circle.CreateUnbackedDeviceBuffer<TElement>(length);
                 _all.Add(b);
                 return b;
             }
@@ -233,12 +233,12 @@ public class DeviceBufferTests
         var both = AssertNamed("gradRefEmbeddings", "both roles", () => circle.ForwardBackward(b.Labels, b.Embeddings, D, b.Loss, b.Grad, b.GradRef));
         Assert.Contains("must be null", both.Message, StringComparison.Ordinal);
         AssertNamed("savedState", null, () => circle.Backward(b.Labels, b.Embeddings, D, b.Wrong, b.Grad));
-        AssertNamed("mask", null, () => circle.Forward(b.Labels, b.Embeddings, D, b.Loss, mask: circle.CreateUnbackedDeviceBufferForTesting<bool>(N + 1)));
+        AssertNamed("mask", null, () => circle.Forward(b.Labels, b.Embeddings, D, b.Loss, mask: circle.CreateUnbackedDeviceBuffer<bool>(N + 1)));
 
         // An empty buffer is given (an empty reference set), unlike an empty span.
-        using DeviceBuffer<int> noLabels = circle.CreateUnbackedDeviceBufferForTesting<int>(0);
-        using DeviceBuffer<float> noEmbeddings = circle.CreateUnbackedDeviceBufferForTesting<float>(0);
-        using DeviceBuffer<float> noGrad = circle.CreateUnbackedDeviceBufferForTesting<float>(0);
+        using DeviceBuffer<int> noLabels = circle.CreateUnbackedDeviceBuffer<int>(0);
+        using DeviceBuffer<float> noEmbeddings = circle.CreateUnbackedDeviceBuffer<float>(0);
+        using DeviceBuffer<float> noGrad = circle.CreateUnbackedDeviceBuffer<float>(0);
         AssertDeviceRefused(() => circle.ForwardBackward(b.Labels, b.Embeddings, D, b.Loss, b.Grad, noGrad, refLabels: noLabels, refEmbeddings: noEmbeddings));
         AssertNamed("sampleWeights", null, () => circle.Forward(b.Labels, b.Embeddings, D, b.Loss, sampleWeights: noEmbeddings));
     }
@@ -310,7 +310,7 @@ public class DeviceBufferTests
         using Circle circle = Cpu();
         using var b = new Buffers(circle);
         long freed = DeviceMemoryHandle.FreedCount;
-        DeviceBuffer<float> buffer = circle.CreateUnbackedDeviceBufferForTesting<float>(N * D);
+        DeviceBuffer<float> buffer = circle.CreateUnbackedDeviceBuffer<float>(N * D);
         Assert.False(buffer.IsDisposed);
         buffer.Dispose();
         Assert.True(buffer.IsDisposed);
@@ -340,8 +340,8 @@ public class DeviceBufferTests
     {
         long released = SessionHandle.ReleasedCount;
         var circle = Cpu();
-        DeviceBuffer<float> first = circle.CreateUnbackedDeviceBufferForTesting<float>(4);
-        DeviceBuffer<int> second = circle.CreateUnbackedDeviceBufferForTesting<int>(4);
+        DeviceBuffer<float> first = circle.CreateUnbackedDeviceBuffer<float>(4);
+        DeviceBuffer<int> second = circle.CreateUnbackedDeviceBuffer<int>(4);
         circle.Dispose();
         Assert.True(circle.IsDisposed);
         Assert.Equal(released, SessionHandle.ReleasedCount); // not destroyed: the buffers hold it
@@ -363,7 +363,7 @@ public class DeviceBufferTests
         long released = SessionHandle.ReleasedCount;
         long freed = DeviceMemoryHandle.FreedCount;
         var circle = Cpu();
-        DeviceBuffer<double> buffer = circle.CreateUnbackedDeviceBufferForTesting<double>(4);
+        DeviceBuffer<double> buffer = circle.CreateUnbackedDeviceBuffer<double>(4);
         buffer.Dispose();
         Assert.Equal(freed + 1, DeviceMemoryHandle.FreedCount);
         Assert.Equal(released, SessionHandle.ReleasedCount);
@@ -403,7 +403,7 @@ public class DeviceBufferTests
             handles.Add(new WeakReference(circle.Handle, trackResurrection: true));
             for (int k = 0; k < 3; k++)
             {
-                DeviceBuffer<float> buffer = circle.CreateUnbackedDeviceBufferForTesting<float>(4);
+                DeviceBuffer<float> buffer = circle.CreateUnbackedDeviceBuffer<float>(4);
                 handles.Add(new WeakReference(buffer.Handle, trackResurrection: true));
             }
 

@@ -49,11 +49,10 @@ internal sealed unsafe class DeviceMemoryHandle : SafeHandleZeroOrMinusOneIsInva
     /// </summary>
     internal static DeviceMemoryHandle? Allocate(SessionHandle session, ulong bytes, out circleloss_status status, out NativeError error)
     {
-        var result = new DeviceMemoryHandle();
         bool added = false;
         try
         {
-            session.DangerousAddRef(ref added);
+            session.DangerousAddRef(ref added); // the session stays open during the call
             void* pointer = null;
             status = NativeMethods.circleloss_device_alloc(&pointer, session.Session, bytes);
             if (status != circleloss_status.CIRCLELOSS_STATUS_OK || pointer == null)
@@ -66,17 +65,11 @@ internal sealed unsafe class DeviceMemoryHandle : SafeHandleZeroOrMinusOneIsInva
                     error = new NativeError("circleloss_device_alloc returned OK but no pointer", string.Empty);
                 }
 
-                result.SetHandleAsInvalid();
                 return null;
             }
 
-            // From here the handle owns both the memory and the session reference.
-            result._session = session;
-            result.SetHandle((IntPtr)pointer);
-            added = false;
-            Interlocked.Increment(ref s_allocated);
             error = default;
-            return result;
+            return Adopt(session, (IntPtr)pointer);
         }
         finally
         {
@@ -88,12 +81,10 @@ internal sealed unsafe class DeviceMemoryHandle : SafeHandleZeroOrMinusOneIsInva
     }
 
     /// <summary>
-    /// For tests of the façade on machines without a device: a handle to an address that is never dereferenced,
-    /// on a CPU session, which refuses every device pointer (copies and frees answer BACKEND_UNAVAILABLE, device
-    /// computations INVALID_ARGUMENT) before touching it. It holds a session reference like a real allocation,
-    /// so the checks, the reference counting and the release paths are the real ones.
+    /// Takes ownership of device memory at <paramref name="address"/> that belongs to <paramref name="session"/>: the
+    /// handle frees it with <c>circleloss_device_free</c> and holds a reference on the session until then.
     /// </summary>
-    internal static DeviceMemoryHandle ForTesting(SessionHandle session, IntPtr address)
+    internal static DeviceMemoryHandle Adopt(SessionHandle session, IntPtr address)
     {
         var result = new DeviceMemoryHandle();
         bool added = false;
