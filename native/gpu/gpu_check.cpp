@@ -27,183 +27,14 @@
 #include <vector>
 
 #include "circleloss/circleloss.h"
+#include "golden_cases.h"  // native/tests: the golden-case reader the native tests use
 
 namespace {
 
-// ---- a minimal JSON reader (objects, arrays, numbers, strings, true/false/null) -------------------
-struct Json {
-    enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-    bool boolean = false;
-    double number = 0;
-    std::string text;
-    std::vector<Json> items;
-    std::map<std::string, Json> fields;
-
-    const Json& at(const std::string& key) const {
-        static const Json null_value;
-        auto it = fields.find(key);
-        return it == fields.end() ? null_value : it->second;
-    }
-    bool is_null() const { return kind == Null; }
-};
-
-class JsonParser {
-  public:
-    explicit JsonParser(const std::string& s) : s_(s) {}
-    Json parse() {
-        Json v = value();
-        skip();
-        if (pos_ != s_.size()) error("trailing characters");
-        return v;
-    }
-
-  private:
-    const std::string& s_;
-    size_t pos_ = 0;
-
-    [[noreturn]] void error(const char* what) {
-        std::fprintf(stderr, "JSON error at offset %zu: %s\n", pos_, what);
-        std::exit(2);
-    }
-    void skip() {
-        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) ++pos_;
-    }
-    bool literal(const char* word) {
-        const size_t n = std::strlen(word);
-        if (s_.compare(pos_, n, word) == 0) {
-            pos_ += n;
-            return true;
-        }
-        return false;
-    }
-    Json value() {
-        skip();
-        if (pos_ >= s_.size()) error("unexpected end");
-        Json v;
-        const char c = s_[pos_];
-        if (c == '{') {
-            v.kind = Json::Object;
-            ++pos_;
-            skip();
-            if (s_[pos_] == '}') {
-                ++pos_;
-                return v;
-            }
-            for (;;) {
-                skip();
-                Json key = value();
-                if (key.kind != Json::String) error("object key is not a string");
-                skip();
-                if (s_[pos_] != ':') error("expected ':'");
-                ++pos_;
-                v.fields[key.text] = value();
-                skip();
-                if (s_[pos_] == ',') {
-                    ++pos_;
-                    continue;
-                }
-                if (s_[pos_] == '}') {
-                    ++pos_;
-                    return v;
-                }
-                error("expected ',' or '}'");
-            }
-        }
-        if (c == '[') {
-            v.kind = Json::Array;
-            ++pos_;
-            skip();
-            if (s_[pos_] == ']') {
-                ++pos_;
-                return v;
-            }
-            for (;;) {
-                v.items.push_back(value());
-                skip();
-                if (s_[pos_] == ',') {
-                    ++pos_;
-                    continue;
-                }
-                if (s_[pos_] == ']') {
-                    ++pos_;
-                    return v;
-                }
-                error("expected ',' or ']'");
-            }
-        }
-        if (c == '"') {
-            v.kind = Json::String;
-            ++pos_;
-            while (pos_ < s_.size() && s_[pos_] != '"') {
-                if (s_[pos_] == '\\') {
-                    ++pos_;
-                    const char e = s_[pos_];
-                    v.text += e == 'n' ? '\n' : e == 't' ? '\t' : e;
-                } else {
-                    v.text += s_[pos_];
-                }
-                ++pos_;
-            }
-            ++pos_;
-            return v;
-        }
-        if (literal("null")) return v;
-        if (literal("true")) {
-            v.kind = Json::Bool;
-            v.boolean = true;
-            return v;
-        }
-        if (literal("false")) {
-            v.kind = Json::Bool;
-            return v;
-        }
-        if (literal("NaN")) {
-            v.kind = Json::Number;
-            v.number = NAN;
-            return v;
-        }
-        char* end = nullptr;
-        v.number = std::strtod(s_.c_str() + pos_, &end);
-        if (end == s_.c_str() + pos_) error("bad value");
-        v.kind = Json::Number;
-        pos_ = static_cast<size_t>(end - s_.c_str());
-        return v;
-    }
-};
-
-std::vector<double> numbers(const Json& j) {
-    std::vector<double> out;
-    if (j.kind == Json::Number) {
-        out.push_back(j.number);
-        return out;
-    }
-    for (const Json& item : j.items) {
-        if (item.kind == Json::Array) {
-            for (const Json& x : item.items) out.push_back(x.number);
-        } else {
-            out.push_back(item.number);
-        }
-    }
-    return out;
-}
-
-std::vector<int32_t> ints(const Json& j) {
-    std::vector<int32_t> out;
-    for (const Json& item : j.items) out.push_back(static_cast<int32_t>(item.number));
-    return out;
-}
+using golden::Case;
+using golden::Expected;
 
 // ---- problems and results in float64 ---------------------------------------------------------------
-struct Case {
-    std::string name;
-    int64_t n = 0, d = 1, m = 0;
-    std::vector<int32_t> y, ry;
-    std::vector<double> x, r, w, up;
-    bool has_ry = false, has_r = false;
-    double gamma = 80, margin = 0.4;
-    int remove_diagonal = 1;
-    circleloss_reduction reduction = CIRCLELOSS_REDUCTION_SUM_OVER_BATCH_SIZE;
-};
 
 struct Outputs {
     circleloss_status status = CIRCLELOSS_STATUS_OK;
@@ -212,59 +43,6 @@ struct Outputs {
     std::vector<int> mask;
 };
 
-struct Expected {
-    bool present = false;
-    std::vector<double> loss, per_sample, dx, dr;
-    std::vector<int> mask;
-};
-
-circleloss_reduction reduction_named(const std::string& s) {
-    if (s == "none") return CIRCLELOSS_REDUCTION_NONE;
-    if (s == "sum") return CIRCLELOSS_REDUCTION_SUM;
-    if (s == "mean") return CIRCLELOSS_REDUCTION_MEAN;
-    if (s == "mean_with_sample_weight") return CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT;
-    return CIRCLELOSS_REDUCTION_SUM_OVER_BATCH_SIZE;
-}
-
-Case golden_case(const Json& root, Expected expected[2]) {
-    Case c;
-    c.name = root.at("name").text;
-    const Json& in = root.at("input");
-    c.y = ints(in.at("labels"));
-    c.n = static_cast<int64_t>(c.y.size());
-    c.x = numbers(in.at("embeddings"));
-    c.d = c.n > 0 ? static_cast<int64_t>(c.x.size()) / c.n : 1;
-    if (c.n > 0 && !in.at("embeddings").items.empty()) c.d = static_cast<int64_t>(in.at("embeddings").items[0].items.size());
-    c.gamma = in.at("gamma").number;
-    c.margin = in.at("margin").number;
-    c.remove_diagonal = in.at("remove_diagonal").boolean ? 1 : 0;
-    c.reduction = reduction_named(in.at("reduction").text);
-    c.m = c.n;
-    if (!in.at("ref_labels").is_null()) {
-        c.has_ry = true;
-        c.ry = ints(in.at("ref_labels"));
-        c.m = static_cast<int64_t>(c.ry.size());
-    }
-    if (!in.at("ref_embeddings").is_null()) {
-        c.has_r = true;
-        c.r = numbers(in.at("ref_embeddings"));
-        c.m = static_cast<int64_t>(c.r.size()) / c.d;
-    }
-    if (!in.at("sample_weight").is_null()) c.w = numbers(in.at("sample_weight"));
-    if (!in.at("upstream").is_null()) c.up = numbers(in.at("upstream"));
-    const char* modes[2] = {"keras", "paper"};
-    for (int k = 0; k < 2; ++k) {
-        const Json& e = root.at("expected").at(modes[k]);
-        if (e.is_null()) continue;
-        expected[k].present = true;
-        expected[k].loss = numbers(e.at("loss"));
-        expected[k].per_sample = numbers(e.at("per_sample_loss"));
-        for (double v : numbers(e.at("mask"))) expected[k].mask.push_back(static_cast<int>(v));
-        expected[k].dx = numbers(e.at("grad_embeddings"));
-        if (!e.at("grad_ref_embeddings").is_null()) expected[k].dr = numbers(e.at("grad_ref_embeddings"));
-    }
-    return c;
-}
 
 // ---- running the library ---------------------------------------------------------------------------
 bool g_failed = false;
@@ -412,24 +190,24 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
         for (int32_t l : v) w.push_back(static_cast<int64_t>((uint64_t{static_cast<uint32_t>(l)} << 32) | 7));
         return w;
     };
-    const std::vector<int64_t> y64 = wide(c.y), ry64 = wide(c.ry);
+    const std::vector<int64_t> y64 = wide(c.labels), ry64 = wide(c.ref_labels);
     const size_t label_bytes = rc.int64_labels ? 8 : 4;
     Array y(s, mem, dt, static_cast<size_t>(c.n), label_bytes);
     if (rc.int64_labels) y.set_raw(y64.data(), y64.size() * 8);
-    else y.set_raw(c.y.data(), c.y.size() * 4);
-    Array r(s, mem, dt, c.has_r ? static_cast<size_t>(c.m * c.d) : 0);
-    if (c.has_r) r.set(c.r);
-    Array ry(s, mem, dt, c.has_ry ? static_cast<size_t>(c.m) : 0, label_bytes);
-    if (c.has_ry && rc.int64_labels) ry.set_raw(ry64.data(), ry64.size() * 8);
-    else if (c.has_ry) ry.set_raw(c.ry.data(), c.ry.size() * 4);
-    Array w(s, mem, dt, c.w.size());
-    if (!c.w.empty()) {
-        std::vector<double> ww = c.w;
+    else y.set_raw(c.labels.data(), c.labels.size() * 4);
+    Array r(s, mem, dt, c.has_ref_embeddings ? static_cast<size_t>(c.m * c.d) : 0);
+    if (c.has_ref_embeddings) r.set(c.r);
+    Array ry(s, mem, dt, c.has_ref_labels ? static_cast<size_t>(c.m) : 0, label_bytes);
+    if (c.has_ref_labels && rc.int64_labels) ry.set_raw(ry64.data(), ry64.size() * 8);
+    else if (c.has_ref_labels) ry.set_raw(c.ref_labels.data(), c.ref_labels.size() * 4);
+    Array w(s, mem, dt, c.weights.size());
+    if (!c.weights.empty()) {
+        std::vector<double> ww = c.weights;
         if (rc.negative_weight_at >= 0) ww[static_cast<size_t>(rc.negative_weight_at)] = -1;
         w.set(ww);
     }
-    Array up(s, mem, dt, c.up.size());
-    if (!c.up.empty()) up.set(c.up);
+    Array up(s, mem, dt, c.upstream.size());
+    if (!c.upstream.empty()) up.set(c.upstream);
 
     const size_t loss_len = c.reduction == CIRCLELOSS_REDUCTION_NONE ? static_cast<size_t>(c.n) : 1;
     Array loss(s, mem, dt, loss_len);
@@ -437,13 +215,13 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
     Array mask(s, mem, dt, static_cast<size_t>(c.n), 1);
     Array state(s, mem, dt, static_cast<size_t>(2 * c.n));
     Array dx(s, mem, dt, static_cast<size_t>(c.n * c.d));
-    Array dr(s, mem, dt, c.has_r ? static_cast<size_t>(c.m * c.d) : 0);
+    Array dr(s, mem, dt, c.has_ref_embeddings ? static_cast<size_t>(c.m * c.d) : 0);
 
     circleloss_options o;
     CL_CHECK(circleloss_options_init(&o));
     o.gamma = c.gamma;
     o.margin = c.margin;
-    o.remove_diagonal = c.remove_diagonal;
+    o.remove_diagonal = c.remove_diagonal ? 1 : 0;
     o.reduction = c.reduction;
     o.gradient_mode = rc.mode;
 
@@ -453,14 +231,14 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
     p.memory = mem;
     p.n = c.n;
     p.d = c.d;
-    p.m = (c.has_r || c.has_ry) ? c.m : 0;
+    p.m = (c.has_ref_embeddings || c.has_ref_labels) ? c.m : 0;
     p.label_type = rc.int64_labels ? CIRCLELOSS_LABELS_INT64 : CIRCLELOSS_LABELS_INT32;
     p.labels = y.ptr();
     p.embeddings = x.ptr();
-    p.ref_labels = c.has_ry ? ry.ptr() : nullptr;
-    p.ref_embeddings = c.has_r ? r.ptr() : nullptr;
-    p.sample_weights = c.w.empty() ? nullptr : w.ptr();
-    p.upstream = c.up.empty() ? nullptr : up.ptr();
+    p.ref_labels = c.has_ref_labels ? ry.ptr() : nullptr;
+    p.ref_embeddings = c.has_ref_embeddings ? r.ptr() : nullptr;
+    p.sample_weights = c.weights.empty() ? nullptr : w.ptr();
+    p.upstream = c.upstream.empty() ? nullptr : up.ptr();
 
     circleloss_forward_output fo;
     CL_CHECK(circleloss_forward_output_init(&fo));
@@ -471,7 +249,7 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
     circleloss_gradient_output go;
     CL_CHECK(circleloss_gradient_output_init(&go));
     go.grad_embeddings = dx.ptr();
-    go.grad_ref_embeddings = c.has_r ? dr.ptr() : nullptr;
+    go.grad_ref_embeddings = c.has_ref_embeddings ? dr.ptr() : nullptr;
 
     Outputs out;
     if (rc.call == Call::kForwardBackward) {
@@ -492,14 +270,14 @@ Outputs run(circleloss_session* s, const Case& c, const RunConfig& rc, RawOutput
     for (unsigned char b : mask.bytes()) out.mask.push_back(b);
     if (rc.call != Call::kForward) {
         out.dx = dx.get();
-        if (c.has_r) out.dr = dr.get();
+        if (c.has_ref_embeddings) out.dr = dr.get();
     }
     if (raw) {
         raw->loss = loss.bytes();
         raw->state = state.bytes();
         if (rc.call != Call::kForward) {
             raw->dx = dx.bytes();
-            if (c.has_r) raw->dr = dr.bytes();
+            if (c.has_ref_embeddings) raw->dr = dr.bytes();
         }
     }
     return out;
@@ -563,33 +341,13 @@ void compare(const std::string& label, const Outputs& a, const std::vector<doubl
 }
 
 // ---- golden cases ----------------------------------------------------------------------------------
-std::vector<std::string> golden_files(const std::string& dir) {
-    std::vector<std::string> files;
-    if (DIR* d = opendir(dir.c_str())) {
-        while (dirent* e = readdir(d)) {
-            const std::string name = e->d_name;
-            if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) files.push_back(dir + "/" + name);
-        }
-        closedir(d);
-    }
-    std::sort(files.begin(), files.end());
-    return files;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 int run_golden(const std::string& dir, bool quick, circleloss_session* gpu, circleloss_session* cpu) {
-    const std::vector<std::string> files = golden_files(dir);
+    const std::vector<std::string> files = golden::golden_files(dir);
     int runs = 0;
     for (const std::string& file : files) {
-        Expected expected[2];
-        const Json root = JsonParser(read_file(file)).parse();
-        const Case c = golden_case(root, expected);
+        const golden::Json root = golden::load_json_file(file);
+        const Case c = golden::golden_case(root);
+        const Expected expected[2] = {golden::golden_expected(root, "keras"), golden::golden_expected(root, "paper")};
         for (int mode_index = 0; mode_index < 2; ++mode_index) {
             if (!expected[mode_index].present) continue;
             const Expected& e = expected[mode_index];
@@ -606,8 +364,8 @@ int run_golden(const std::string& dir, bool quick, circleloss_session* gpu, circ
                         const Outputs g = run(gpu, c, rc);
                         const std::string label = c.name + " " + dtype_name(dt) + " " + memory_name(mem) + " " +
                                                   mode_name(rc.mode) + " " + call_name(call);
-                        compare(label + " vs golden", g, e.loss, e.per_sample, dt == CIRCLELOSS_DTYPE_FLOAT64 ? &e.mask : nullptr,
-                                e.dx, e.dr, dt, true);
+                        compare(label + " vs golden", g, e.loss, e.per_sample_loss, dt == CIRCLELOSS_DTYPE_FLOAT64 ? &e.mask : nullptr,
+                                e.grad_x, e.grad_r, dt, true);
                         ++runs;
                         if (mem == CIRCLELOSS_MEMORY_HOST && call == Call::kForwardBackward) {
                             const Outputs h = run(cpu, c, rc);
@@ -618,8 +376,8 @@ int run_golden(const std::string& dir, bool quick, circleloss_session* gpu, circ
                             RunConfig wide = rc;
                             wide.int64_labels = true;
                             const Outputs g64 = run(gpu, c, wide);
-                            compare(label + " int64 labels vs golden", g64, e.loss, e.per_sample,
-                                    dt == CIRCLELOSS_DTYPE_FLOAT64 ? &e.mask : nullptr, e.dx, e.dr, dt, true);
+                            compare(label + " int64 labels vs golden", g64, e.loss, e.per_sample_loss,
+                                    dt == CIRCLELOSS_DTYPE_FLOAT64 ? &e.mask : nullptr, e.grad_x, e.grad_r, dt, true);
                             ++runs;
                         }
                     }
@@ -644,7 +402,7 @@ Case random_case(std::mt19937_64& rng, const std::string& name, int64_t n, int64
     c.n = n;
     c.d = d;
     c.m = refs || ref_labels_only ? m : n;
-    c.remove_diagonal = remove_diagonal;
+    c.remove_diagonal = remove_diagonal != 0;
     c.reduction = red;
     std::normal_distribution<double> normal;
     std::uniform_int_distribution<int> label(0, classes - 1);
@@ -665,23 +423,23 @@ Case random_case(std::mt19937_64& rng, const std::string& name, int64_t n, int64
         return v;
     };
     c.x = unit_rows(n);
-    for (int64_t i = 0; i < n; ++i) c.y.push_back(label(rng));
+    for (int64_t i = 0; i < n; ++i) c.labels.push_back(label(rng));
     if (refs) {
-        c.has_r = true;
-        c.has_ry = true;
+        c.has_ref_embeddings = true;
+        c.has_ref_labels = true;
         c.r = unit_rows(m);
-        for (int64_t j = 0; j < m; ++j) c.ry.push_back(label(rng));
+        for (int64_t j = 0; j < m; ++j) c.ref_labels.push_back(label(rng));
     } else if (ref_labels_only) {
-        c.has_ry = true;
-        for (int64_t j = 0; j < n; ++j) c.ry.push_back(label(rng));
+        c.has_ref_labels = true;
+        for (int64_t j = 0; j < n; ++j) c.ref_labels.push_back(label(rng));
     }
     if (weights) {
-        for (int64_t i = 0; i < n; ++i) c.w.push_back(uniform(rng));
+        for (int64_t i = 0; i < n; ++i) c.weights.push_back(uniform(rng));
     }
     if (red == CIRCLELOSS_REDUCTION_NONE) {
-        for (int64_t i = 0; i < n; ++i) c.up.push_back(uniform(rng) - 1.0);
+        for (int64_t i = 0; i < n; ++i) c.upstream.push_back(uniform(rng) - 1.0);
     } else if (weights) {
-        c.up.push_back(0.75);
+        c.upstream.push_back(0.75);
     }
     return c;
 }

@@ -1,5 +1,5 @@
-// Shared test helpers: a minimal JSON reader for the golden cases, a naive float64 reference of the
-// loss and its gradients written straight from the contract, and a typed wrapper around the C ABI.
+// Shared test helpers: the golden cases (golden_cases.h), a naive float64 reference of the loss and its
+// gradients written straight from the contract, and a typed wrapper around the C ABI.
 #pragma once
 
 #include <cstdint>
@@ -10,8 +10,21 @@
 #include <vector>
 
 #include "circleloss/circleloss.h"
+#include "golden_cases.h"
 
 namespace testing_support {
+
+using golden::Case;
+using golden::Expected;
+using golden::golden_case;
+using golden::golden_expected;
+using golden::Json;
+using golden::load_json_file;
+using golden::parse_json;
+using golden::reduction_from_name;
+
+// Every golden case file of the repository, sorted.
+inline std::vector<std::string> golden_files() { return golden::golden_files(CIRCLELOSS_GOLDEN_DIR); }
 
 // Whether this build runs under AddressSanitizer (GCC defines the macro, clang has the feature test):
 // its allocator aborts instead of failing, and it slows large tests down.
@@ -27,52 +40,10 @@ constexpr bool kAddressSanitizer = false;
 constexpr bool kAddressSanitizer = false;
 #endif
 
-// ---- JSON ----------------------------------------------------------------------------------------
-struct Json {
-    enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-    bool boolean = false;
-    double number = 0;
-    std::string text;
-    std::vector<Json> items;
-    std::map<std::string, Json> fields;
-
-    bool is_null() const { return kind == Null; }
-    const Json& operator[](const std::string& key) const;
-    std::vector<double> numbers() const;              // a flat array of numbers
-    std::vector<double> matrix(int64_t* cols) const;  // an array of rows, flattened
-    std::vector<int32_t> ints() const;
-};
-Json parse_json(const std::string& text);
-Json load_json_file(const std::string& path);
-std::vector<std::string> golden_files();  // every *.json in the golden folder, sorted
-
 // ---- A problem in float64, and the reference ------------------------------------------------------
-struct Case {
-    std::string name;
-    int64_t n = 0, d = 1, m = 0;
-    std::vector<int32_t> labels, ref_labels;
-    std::vector<double> x, r, weights, upstream;
-    bool has_ref_labels = false, has_ref_embeddings = false;
-    double gamma = 80, margin = 0.4;
-    bool remove_diagonal = true;
-    circleloss_reduction reduction = CIRCLELOSS_REDUCTION_SUM_OVER_BATCH_SIZE;
-    bool int64_labels = false;  // run_case passes the labels as int64 (wide_labels)
-};
-
 // The labels as int64 with distinct high halves and one common low half ((v << 32) | 7): a kernel that
 // compared only 32 bits would see every pair as a positive.
 std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels);
-
-struct Expected {
-    std::vector<double> loss;  // 1 value, or n for reduction none
-    std::vector<double> per_sample_loss;
-    std::vector<int> mask;
-    std::vector<double> grad_x, grad_r;
-};
-
-Case golden_case(const Json& root);
-Expected golden_expected(const Json& root, const char* mode);  // "keras" or "paper"
-circleloss_reduction reduction_from_name(const std::string& name);
 
 // Straightforward O(n·m·d) float64 implementation of docs/design.md section 1.
 Expected reference(const Case& c, circleloss_gradient_mode mode);
