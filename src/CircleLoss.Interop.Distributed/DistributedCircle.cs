@@ -14,11 +14,12 @@ namespace CircleLoss.Interop.Distributed;
 /// <para>Per call: the ranks agree on the shapes and options (one small all-gather); the reference rows (the
 /// embeddings themselves, or each rank's slice of a reference set) and their labels are all-gathered; each rank runs
 /// the forward pass of its rows against all of them, with <see cref="CircleRequest{T}.DiagonalOffset"/> = its first
-/// row's index, so that <see cref="CircleOptions.RemoveDiagonal"/> removes exactly the self pairs; the reduction terms
-/// are all-reduced and combined by <see cref="Circle.ReduceTerms"/>; the backward pass runs with the batch's divisor;
-/// the gradients of the reference role are reduce-scattered back to the ranks that own those rows. Traffic per
-/// step: an all-gather and a reduce-scatter of M·D values (M = the batch's reference rows, the batch itself by
-/// default).</para>
+/// row's index, so that <see cref="CircleOptions.RemoveDiagonal"/> removes exactly the self pairs, and with
+/// <see cref="CircleRequest{T}.ReductionDivisor"/> = 1 (the gradients of the weighted sum); the reduction terms are
+/// all-reduced and combined by <see cref="Circle.ReduceTerms"/> into the batch's loss and divisor; the gradients of the
+/// reference role are reduce-scattered back to the ranks that own those rows, and the gradients divided by the
+/// batch's divisor. Traffic per step: an all-gather and a reduce-scatter of M·D values (M = the batch's reference
+/// rows, the batch itself by default).</para>
 /// <para>The request is the one of <see cref="Circle"/>, holding this rank's slice: labels, embeddings, sample
 /// weights and upstream (N values for <see cref="Reduction.None"/>) of its rows, and with a reference set its slice
 /// of the reference set. Outputs: <see cref="CircleRequest{T}.Loss"/> receives the batch's loss (this rank's N values
@@ -104,7 +105,6 @@ public sealed class DistributedCircle
 
         T[] references = ArrayPool<T>.Shared.Rent(Math.Max(1, batch.ReferenceRows * d));
         byte[] referenceLabels = ArrayPool<byte>.Shared.Rent(Math.Max(1, batch.ReferenceRows * batch.LabelBytes));
-        T[] state = ArrayPool<T>.Shared.Rent(Math.Max(1, Circle.SavedStatePerRow * batch.LocalRows));
         T[] gradReferences = backward ? ArrayPool<T>.Shared.Rent(Math.Max(1, batch.ReferenceRows * d)) : [];
         try
         {
@@ -116,35 +116,46 @@ public sealed class DistributedCircle
             _collectives.AllGather(myReferences, allReferences, batch.ReferenceCounts(d));
             _collectives.AllGather(myReferenceLabels.AsBytes(), allReferenceLabels, batch.ReferenceCounts(batch.LabelBytes));
 
-            // 3. This rank's rows against every reference row; the parts' reduction terms summed.
+            // 3. This rank's rows against every reference row, in one call. The batch's divisor is not known yet: the
+            //    call divides by 1 (its gradients are those of the weighted sum) and reports its reduction terms.
             LabelSpan labels = request.Labels.IsEmpty ? LabelSpan.FromBytes([], batch.Int64Labels) : request.Labels;
-            LabelSpan gatheredLabels = LabelSpan.FromBytes(allReferenceLabels, batch.Int64Labels);
             Span<double> terms = stackalloc double[Circle.ReductionTermCount];
-            Span<T> savedState = state.AsSpan(0, Circle.SavedStatePerRow * batch.LocalRows);
+            Span<T> allGradReferences = gradReferences.AsSpan(0, backward ? batch.ReferenceRows * d : 0);
             try
             {
                 var part = new CircleRequest<T>(labels, request.Embeddings, d)
                 {
-                    SampleWeights = request.SampleWeights, RefLabels = gatheredLabels, RefEmbeddings = allReferences,
-                    DiagonalOffset = batch.PartDiagonalOffset,
+                    SampleWeights = request.SampleWeights,
+                    RefLabels = LabelSpan.FromBytes(allReferenceLabels, batch.Int64Labels), RefEmbeddings = allReferences,
+                    DiagonalOffset = batch.PartDiagonalOffset, ReductionDivisor = scalar && backward ? 1 : 0,
+                    Upstream = backward ? request.Upstream : default,
                     Loss = request.Loss, PerSampleLoss = request.PerSampleLoss, Mask = request.Mask,
-                    SavedStateOutput = backward ? savedState : default, ReductionTerms = scalar ? terms : default,
+                    ReductionTerms = scalar ? terms : default,
+                    GradEmbeddings = backward ? request.GradEmbeddings : default, GradRefEmbeddings = allGradReferences,
                 };
-                Circle.Forward(part);
+                if (backward)
+                {
+                    Circle.ForwardBackward(part);
+                }
+                else
+                {
+                    Circle.Forward(part);
+                }
             }
             catch (Exception e)
             {
                 failure = e;
             }
 
+            // 4. The parts' terms summed, with the number of ranks that failed: all fail together or none does.
             Span<double> summed = [failure is null ? 0 : 1, terms[0], terms[1]];
             _collectives.AllReduceSum(summed);
             if (summed[0] > 0)
             {
-                ThrowAgreedFailure("forward pass", failure);
+                ThrowAgreedFailure(backward ? "forward and backward pass" : "forward pass", failure);
             }
 
-            double divisor = 0;
+            double divisor = 1;
             if (scalar)
             {
                 (double loss, divisor) = Circle.ReduceTerms(Circle.Options.Reduction, summed[1..]);
@@ -155,48 +166,30 @@ public sealed class DistributedCircle
                 }
             }
 
-            if (!backward)
+            if (backward)
             {
-                return;
-            }
-
-            // 4. Backward with the batch's divisor; the reference role's gradients back to their owners.
-            Span<T> allGradReferences = gradReferences.AsSpan(0, batch.ReferenceRows * d);
-            try
-            {
-                var part = new CircleRequest<T>(labels, request.Embeddings, d)
-                {
-                    SampleWeights = request.SampleWeights, RefLabels = gatheredLabels, RefEmbeddings = allReferences,
-                    DiagonalOffset = batch.PartDiagonalOffset, ReductionDivisor = divisor,
-                    Upstream = request.Upstream, SavedState = savedState,
-                    GradEmbeddings = request.GradEmbeddings, GradRefEmbeddings = allGradReferences,
-                };
-                Circle.Backward(part);
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-
-            Span<double> failed = [failure is null ? 0 : 1];
-            _collectives.AllReduceSum(failed);
-            if (failed[0] > 0)
-            {
-                ThrowAgreedFailure("backward pass", failure);
-            }
-
-            Span<T> mine = allGradReferences[..(batch.LocalReferenceRows * d)].ToArray();
-            _collectives.ReduceScatterSum<T>(allGradReferences, mine, batch.ReferenceCounts(d));
-            if (request.HasRefEmbeddings)
-            {
-                mine.CopyTo(request.GradRefEmbeddings);
-            }
-            else
-            {
+                // 5. The reference role's gradients back to the ranks that own those rows; everything divided by the
+                //    batch's divisor (0 gives 0, as divide_no_nan: every coefficient is 0 then anyway).
+                Span<T> mine = new T[batch.LocalReferenceRows * d];
+                _collectives.ReduceScatterSum<T>(allGradReferences, mine, batch.ReferenceCounts(d));
                 Span<T> grad = request.GradEmbeddings;
-                for (int e = 0; e < mine.Length; e++)
+                if (!request.HasRefEmbeddings)
                 {
-                    grad[e] += mine[e];
+                    for (int e = 0; e < mine.Length; e++)
+                    {
+                        grad[e] += mine[e];
+                    }
+                }
+
+                if (divisor != 1)
+                {
+                    Divide(grad, divisor);
+                    Divide(mine, divisor);
+                }
+
+                if (request.HasRefEmbeddings)
+                {
+                    mine.CopyTo(request.GradRefEmbeddings);
                 }
             }
         }
@@ -204,11 +197,20 @@ public sealed class DistributedCircle
         {
             ArrayPool<T>.Shared.Return(references);
             ArrayPool<byte>.Shared.Return(referenceLabels);
-            ArrayPool<T>.Shared.Return(state);
             if (backward)
             {
                 ArrayPool<T>.Shared.Return(gradReferences);
             }
+        }
+    }
+
+    private static void Divide<T>(Span<T> values, double divisor)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T by = T.CreateTruncating(divisor);
+        for (int e = 0; e < values.Length; e++)
+        {
+            values[e] = divisor == 0 ? T.Zero : values[e] / by;
         }
     }
 

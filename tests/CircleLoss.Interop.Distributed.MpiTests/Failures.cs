@@ -18,8 +18,8 @@ internal static class Failures
     public static Case[] All() =>
     [
         new("shape on the last rank", "argument checks", "embeddings must hold", (c, bad) => Call(c, bad, badShape: true)),
-        new("negative weight on the last rank", "forward pass", "sample_weights must be >= 0", (c, bad) => Call(c, bad, badWeight: true)),
-        new("non-finite upstream on the last rank", "backward pass", "upstream has a non-finite value",
+        new("negative weight on the last rank", "forward and backward pass", "sample_weights must be >= 0", (c, bad) => Call(c, bad, badWeight: true)),
+        new("non-finite upstream on the last rank", "forward and backward pass", "upstream has a non-finite value",
             (c, bad) => Call(c, bad, badUpstream: true)),
         new("other gamma on the last rank", "", "disagree on gamma", (c, bad) => Call(c, bad, otherGamma: true)),
     ];
