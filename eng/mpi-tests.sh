@@ -47,6 +47,27 @@ for ranks in 1 2 3 4; do
   echo "  ($ranks ranks: $milliseconds ms)"
 done
 
+# The data-parallel demo: `mpirun -np 2 circleloss demo` must print the epochs and the retrieval table of one process.
+cli="$root/src/CircleLoss.Cli/bin/$configuration/net10.0/circleloss.dll"
+if [ -f "$cli" ]; then
+  metrics() { sed -E 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1b[=>]//g' | grep -E '^epoch [0-9]+/|^│ (Recall|mAP)' | sed -E 's/  [0-9.]+ s$//'; }
+  single="$(dotnet "$cli" demo --no-plots --epochs 6 2>&1 | metrics)"
+  for ranks in 2 3; do
+    parallel="$(timeout 300 mpirun "${flags[@]}" -np "$ranks" dotnet "$cli" demo --no-plots --epochs 6 2>&1 | metrics)"
+    if [ -n "$single" ] && [ "$single" = "$parallel" ]; then
+      echo "  PASS mpirun -np $ranks circleloss demo prints the epochs and metrics of one process ($(echo "$single" | wc -l) lines)"
+      passed=$((passed + 1))
+    else
+      echo "  FAIL mpirun -np $ranks circleloss demo differs from one process:"
+      diff <(echo "$single") <(echo "$parallel") | head -20
+      failed=$((failed + 1))
+    fi
+  done
+else
+  echo "  FAIL $cli not found: build the solution first"
+  failed=$((failed + 1))
+fi
+
 # Rank 1 of 3 throws outside the loss while the others wait in a collective: the job must end, with the message.
 out="$(timeout 120 mpirun "${flags[@]}" -np 3 dotnet "$dll" --abort-on-rank 1 2>&1)"
 rc=$?
