@@ -98,7 +98,7 @@ fi
 cp "$work/provider/lib/libcircleloss_cuda.so" "$work/lib/" 2>/dev/null
 ls -la "$work/lib"
 cxx="${CXX:-$(command -v c++ || command -v g++ || command -v clang++)}"
-"$cxx" -std=c++17 -O2 -Wall -Wextra -Inative/include native/gpu/gpu_check.cpp -L"$work/lib" -lcircleloss \
+"$cxx" -std=c++17 -O2 -Wall -Wextra -Inative/include native/gpu/gpu_check.cpp native/gpu/batch_part_check.cpp -L"$work/lib" -lcircleloss \
     -Wl,-rpath,"$work/lib" -o "$work/bin/gpu_check" || status_build="gpu_check build failed"
 host_cxx="$(sed -n 's/^CMAKE_CUDA_HOST_COMPILER:[A-Z]*=//p' "$work/provider/CMakeCache.txt" 2>/dev/null)"
 nvcc ${host_cxx:+-ccbin "$host_cxx"} -O2 -arch="sm_$arch" native/gpu/gemm_bench.cu -lcublas -o "$work/bin/gemm_bench" ||
