@@ -9,6 +9,7 @@ using CircleLoss.Interop.Distributed.MpiTests;
 // Every rank of `mpirun -np K` runs this (eng/mpi-tests.sh runs K = 1 to 4). Rank 0 prints one line per test and
 // "mpi-tests K ranks: P passed, F failed"; the exit code is 0 when every test passed. `--abort-on-rank R`: rank R
 // throws an exception that nobody catches while the others wait in a collective (the job must be aborted).
+// `--bench N D steps`: the scaling figures of docs/distributed.md (Bench.cs).
 using OpenMpiCollectives mpi = OpenMpiCollectives.Initialize();
 int rank = mpi.Rank, size = mpi.Size;
 void Say(string line)
@@ -30,6 +31,13 @@ if (abortRank >= 0)
     mpi.AllReduceSum<double>(new double[1]); // waits for the failed rank: only the job's abort ends it
     Console.WriteLine($"rank {rank} was not aborted");
     return 2;
+}
+
+if (args.Length == 4 && args[0] == "--bench")
+{
+    var invariant = System.Globalization.CultureInfo.InvariantCulture;
+    Bench.Run(mpi, int.Parse(args[1], invariant), int.Parse(args[2], invariant), int.Parse(args[3], invariant));
+    return 0;
 }
 
 Say($"{mpi.LibraryVersion.Split('\n')[0]}; {size} rank(s)");
