@@ -7,7 +7,7 @@
     Native    configure and build the native library and its tests (CMake, Release)
     Bindings  regenerate the P/Invoke bindings from the C header and fail on any difference
     Build     Native + Bindings + the .NET solution
-    Test      Build, then every test suite (ctest, xunit, Pester, packaging, reliability: fuzz, sanitizers,
+    Test      Build, then every test suite (ctest, xunit, mpirun 1-4 ranks, Pester, packaging, reliability: fuzz, sanitizers,
               valgrind); prints "N passed, N failed, N skipped". CIRCLELOSS_QUICK=1 skips reliability.
     Pack      the NuGet packages and the PowerShell module into artifacts/
     Demo      the main job: `circleloss demo`
@@ -45,7 +45,7 @@ function Invoke-Checked([string] $Command, [string[]] $Arguments) {
 }
 
 $AptPackages = @('cmake', 'g++', 'make', 'libopenblas-pthread-dev', 'libgtest-dev', 'fonts-dejavu-core',
-    'clang-14', 'libclang-rt-14-dev', 'valgrind')
+    'clang-14', 'libclang-rt-14-dev', 'valgrind', 'openmpi-bin', 'libopenmpi-dev')
 
 # apt-get as root, or through sudo otherwise.
 function Invoke-Apt([string[]] $Arguments) {
@@ -123,6 +123,17 @@ function Invoke-DotnetTests {
     return ($rc -eq 0)
 }
 
+function Invoke-MpiTests {
+    Write-Step 'distributed tests (mpirun, 1 to 4 ranks)'
+    $out = & bash (Join-Path $Root 'eng/mpi-tests.sh') $Configuration 2>&1 | Out-String
+    $rc = $LASTEXITCODE
+    Write-Host $out
+    if ($out -match '(?m)^mpi: (\d+) passed, (\d+) failed') {
+        Add-SummaryLine 'mpi' ([int]$Matches[1]) ([int]$Matches[2]) 0
+    } else { Add-SummaryLine 'mpi' 0 1 0; return $false }
+    return ($rc -eq 0)
+}
+
 function Invoke-PesterSuite {
     $runner = Join-Path $Root 'tests/CircleLoss.PowerShell.Tests/run.ps1'
     if (-not (Test-Path $runner)) { return $true }
@@ -167,6 +178,7 @@ function Invoke-Test {
     Set-Content -Path $Summary -Value $null
     $ok = Invoke-CTest
     $ok = (Invoke-DotnetTests) -and $ok
+    $ok = (Invoke-MpiTests) -and $ok
     $ok = (Invoke-PesterSuite) -and $ok
     $ok = (Invoke-Packaging) -and $ok
     $ok = (Invoke-Reliability) -and $ok

@@ -4,7 +4,7 @@
 #   native    configure and build the native library and its tests (CMake, Release)
 #   bindings  regenerate the P/Invoke bindings from the C header and fail on any difference
 #   build     native + bindings check + the .NET solution
-#   test      build, then every test suite (ctest, xunit, Pester, packaging, and the reliability
+#   test      build, then every test suite (ctest, xunit, mpirun 1-4 ranks, Pester, packaging, and the reliability
 #             checks: fuzzing, ASan/UBSan, valgrind); prints "N passed, N failed, N skipped".
 #             CIRCLELOSS_QUICK=1 leaves out the reliability checks (about 4 minutes).
 #   pack      the NuGet packages and the PowerShell module into artifacts/
@@ -24,7 +24,7 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the build needs; installed only when missing.
 APT_PACKAGES=(cmake g++ make libopenblas-pthread-dev libgtest-dev fonts-dejavu-core
-  clang-14 libclang-rt-14-dev valgrind)
+  clang-14 libclang-rt-14-dev valgrind openmpi-bin libopenmpi-dev)
 
 task_deps() {
   local missing=()
@@ -132,6 +132,22 @@ run_pester() {
   return $rc
 }
 
+# The distributed loss under mpirun with 1 to 4 ranks, and the abort check: eng/mpi-tests.sh.
+run_mpi() {
+  [ -x eng/mpi-tests.sh ] || return 0
+  log "distributed tests (mpirun, 1 to 4 ranks)"
+  local out rc line
+  set +e
+  out=$(eng/mpi-tests.sh "$CONFIGURATION" 2>&1)
+  rc=$?
+  set -e
+  echo "$out"
+  line=$(echo "$out" | grep -E '^mpi: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+  if [ -z "$line" ]; then record mpi 0 1 0; return 1; fi
+  record mpi "$(echo "$line" | sed -E 's/^mpi: ([0-9]+) passed.*/\1/')" "$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')" 0
+  return $rc
+}
+
 # The packages as a user gets them: eng/packaging-check.sh (pack, the shipped library's dependencies, the consumer
 # sample and the TorchSharp sample installed from the packed packages).
 run_packaging() {
@@ -180,6 +196,7 @@ task_test() {
   local status=0
   run_ctest || status=1
   run_dotnet_tests || status=1
+  run_mpi || status=1
   run_pester || status=1
   run_packaging || status=1
   run_reliability || status=1

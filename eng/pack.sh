@@ -25,6 +25,7 @@ pack() {
 pack src/CircleLoss.Interop.Runtime.linux-x64/CircleLoss.Interop.Runtime.linux-x64.csproj
 pack src/CircleLoss.Interop/CircleLoss.Interop.csproj
 pack src/CircleLoss.Interop.TorchSharp/CircleLoss.Interop.TorchSharp.csproj
+pack src/CircleLoss.Interop.Distributed/CircleLoss.Interop.Distributed.csproj
 if [ -f "$native_dir/libcircleloss_cuda.so" ]; then
   pack src/CircleLoss.Interop.Cuda.linux-x64/CircleLoss.Interop.Cuda.linux-x64.csproj
 else

@@ -99,8 +99,8 @@ fi
 cp "$work/provider/lib/libcircleloss_cuda.so" "$work/lib/" 2>/dev/null
 ls -la "$work/lib"
 cxx="${CXX:-$(command -v c++ || command -v g++ || command -v clang++)}"
-"$cxx" -std=c++17 -O2 -Wall -Wextra -Inative/include -Inative/tests native/gpu/gpu_check.cpp native/tests/golden_cases.cpp \
-    -L"$work/lib" -lcircleloss \
+"$cxx" -std=c++17 -O2 -Wall -Wextra -Inative/include -Inative/tests native/gpu/gpu_check.cpp native/gpu/batch_part_check.cpp \
+    native/tests/golden_cases.cpp -L"$work/lib" -lcircleloss \
     -Wl,-rpath,"$work/lib" -o "$work/bin/gpu_check" || status_build="gpu_check build failed"
 "$cxx" -std=c++17 -O2 -Wall -Wextra -Inative/include -I"$cuda_root/include" native/gpu/stream_check.cpp \
     -L"$work/lib" -lcircleloss -L"$cuda_root/lib64" -lcudart -Wl,-rpath,"$work/lib" -o "$work/bin/stream_check" ||

@@ -6,7 +6,8 @@
 //    backward in one call and in two) against the expected float64 values, and against the CPU backend.
 // 2. Random cases of irregular sizes (257, 1000, 4097, M over one tile, a small workspace that forces
 //    many tiles) against the CPU backend; bitwise determinism run after run; the value checks on device
-//    memory; OUT_OF_MEMORY when the workspace limit is too small.
+//    memory; OUT_OF_MEMORY when the workspace limit is too small; a batch computed in unequal parts with
+//    diagonal_offset, reduction_divisor and reduction_terms (batch_part_check.cpp) against the whole.
 // 3. --bench: forward and forward+backward timings for N=M=8192, D=512 and N=4096, M=262144, D=128
 //    (device memory, float32, with and without TF32), inputs and outputs dumped for torch_reference.py.
 // Exit status 0 only when every check passed. --quick runs a reduced set (for compute-sanitizer).
@@ -710,6 +711,9 @@ BenchRow bench(const char* name, int64_t n, int64_t m, int64_t d, bool refs, con
 
 }  // namespace
 
+// batch_part_check.cpp: parts of a batch (diagonal_offset, reduction_divisor, reduction_terms) against the whole.
+void run_batch_part_checks(circleloss_session* gpu, circleloss_session* cpu, void (*check)(bool, const std::string&));
+
 int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(stderr, "usage: %s <golden-dir> [--quick] [--bench] [--dump dir] [--log file]\n", argv[0]);
@@ -752,6 +756,7 @@ int main(int argc, char** argv) {
             check(files > 0, "golden files found in " + golden_dir);
             const auto t1 = std::chrono::steady_clock::now();
             run_random(quick, gpu.s, cpu.s);
+            run_batch_part_checks(gpu.s, cpu.s, check);
             const auto t2 = std::chrono::steady_clock::now();
             if (!g_cpu_only) run_error_checks(gpu.s);
             std::printf("golden %.1f s, random %.1f s\n", std::chrono::duration<double>(t1 - t0).count(),

@@ -20,7 +20,8 @@
 extern "C" {
 #endif
 
-#define CIRCLELOSS_PROVIDER_ABI_VERSION 2  // 2: config->cuda_stream, last_error_argument (0.3.0)
+#define CIRCLELOSS_PROVIDER_ABI_VERSION 3  // 2: config->cuda_stream, last_error_argument; 3: problem->diagonal_offset
+                                           // and reduction_divisor, forward_output->reduction_terms (0.3.0)
 #define CIRCLELOSS_PROVIDER_ENTRY_SYMBOL "circleloss_cuda_provider_entry"
 
 typedef struct circleloss_provider_api {

@@ -42,14 +42,20 @@ struct StructLayouts<circleloss_options> {
 template <>
 struct StructLayouts<circleloss_problem> {
     static constexpr const char* init_function = "circleloss_problem_init";
-    static constexpr PublishedLayout layouts[] = {{sizeof(circleloss_problem), "0.1.0"}};
+    static constexpr PublishedLayout layouts[] = {
+        {offsetof(circleloss_problem, diagonal_offset), "0.1.0"},
+        {sizeof(circleloss_problem), "0.3.0"},
+    };
     static circleloss_problem defaults() { return CIRCLELOSS_PROBLEM_INIT; }
 };
 
 template <>
 struct StructLayouts<circleloss_forward_output> {
     static constexpr const char* init_function = "circleloss_forward_output_init";
-    static constexpr PublishedLayout layouts[] = {{sizeof(circleloss_forward_output), "0.1.0"}};
+    static constexpr PublishedLayout layouts[] = {
+        {offsetof(circleloss_forward_output, reduction_terms), "0.1.0"},
+        {sizeof(circleloss_forward_output), "0.3.0"},
+    };
     static circleloss_forward_output defaults() { return CIRCLELOSS_FORWARD_OUTPUT_INIT; }
 };
 

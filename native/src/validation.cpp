@@ -169,6 +169,33 @@ void check_state(const T* state, int64_t n) {
     }
 }
 
+// The fields for a call that computes part of a larger batch (since 0.3.0): where the queries sit among
+// the references, and the batch's divisor.
+void validate_batch_part(const circleloss_problem& problem, ResolvedProblem& p) {
+    // Self-similarity (no ref_embeddings) has its diagonal at j == i by construction: the symmetric
+    // kernels pair row i with column i, so no other offset can be honoured there.
+    require(problem.diagonal_offset == 0 || !p.refs_are_queries, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->diagonal_offset", " must be 0 when no ref_embeddings are given (got " +
+                std::to_string(problem.diagonal_offset) +
+                "): the queries are then their own references, with the diagonal at j == i");
+    // Any offset is meaningful (one outside [-n, m) leaves no pair on the diagonal: a process whose rows lie
+    // beyond the reference set); the bound only keeps i + offset from overflowing.
+    constexpr int64_t kOffsetBound = int64_t(1) << 62;
+    require(problem.diagonal_offset >= -kOffsetBound && problem.diagonal_offset <= kOffsetBound,
+            CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->diagonal_offset",
+            " must be within [-2^62, 2^62] (got " + std::to_string(problem.diagonal_offset) +
+                "): it is the reference row of query row 0's diagonal pair");
+    const double divisor = problem.reduction_divisor;
+    require(std::isfinite(divisor) && divisor >= 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->reduction_divisor", " must be 0 (the call's own divisor) or finite and > 0 (got " +
+                format_double(divisor) + ")");
+    require(divisor == 0 || !p.per_row_loss, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "problem->reduction_divisor", " must be 0 for reduction NONE, which does not divide (got " +
+                format_double(divisor) + ")");
+    p.diagonal_offset = problem.diagonal_offset;
+    p.reduction_divisor = divisor;
+}
+
 }  // namespace
 
 int64_t checked_multiply(int64_t a, int64_t b, const char* what) {
@@ -234,7 +261,8 @@ ResolvedProblem validate_problem(const circleloss_problem* given, const Resolved
     p.embeddings = problem->embeddings;
     p.sample_weights = problem->sample_weights;
     p.upstream = problem->upstream;
-    p.loss_length = options.reduction == CIRCLELOSS_REDUCTION_NONE ? p.n : 1;
+    p.per_row_loss = options.reduction == CIRCLELOSS_REDUCTION_NONE;
+    p.loss_length = p.per_row_loss ? p.n : 1;
 
     const bool has_ref_labels = problem->ref_labels != nullptr;
     const bool has_ref_embeddings = problem->ref_embeddings != nullptr;
@@ -256,6 +284,8 @@ ResolvedProblem validate_problem(const circleloss_problem* given, const Resolved
     p.refs_are_queries = !has_ref_embeddings;
     p.ref_labels = has_ref_labels ? problem->ref_labels : problem->labels;
     p.ref_embeddings = has_ref_embeddings ? problem->ref_embeddings : problem->embeddings;
+
+    validate_batch_part(*problem, p);
 
     // Sizes: every element count and byte count must fit, and so must the number of pairs.
     const int64_t element = static_cast<int64_t>(p.element_size);
@@ -297,6 +327,8 @@ circleloss_forward_output validate_forward_output(const circleloss_forward_outpu
     require(output->reserved0 == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "forward_output->reserved0", " must be 0");
     require(output->loss != nullptr || problem.loss_length == 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "forward_output->loss", " must not be NULL");
+    require(output->reduction_terms == nullptr || !problem.per_row_loss, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
+            "forward_output->reduction_terms", " must be NULL for reduction NONE, which has no scalar reduction");
     return current;
 }
 

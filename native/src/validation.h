@@ -34,6 +34,9 @@ struct ResolvedProblem {
     const void* sample_weights;  // may be NULL
     const void* upstream;        // may be NULL
     int64_t loss_length;         // n for reduction NONE, else 1
+    bool per_row_loss;           // reduction NONE: no divisor, no reduction terms
+    int64_t diagonal_offset;     // remove_diagonal drops pair (i, i + diagonal_offset); 0 without ref_embeddings
+    double reduction_divisor;    // > 0: the divisor of the scalar reductions (a batch's); 0: the call's own
     size_t element_size;
     circleloss_problem current;  // the caller's struct in this version's layout (what a provider reads)
 };

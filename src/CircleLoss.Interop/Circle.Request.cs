@@ -70,6 +70,8 @@ public sealed partial class Circle
             Upstream = request.Upstream, SavedStateIn = request.SavedState,
             Loss = request.Loss, PerSampleLoss = request.PerSampleLoss, Mask = request.Mask, SavedStateOut = request.SavedStateOutput,
             GradEmbeddings = request.GradEmbeddings, GradRefEmbeddings = request.GradRefEmbeddings,
+            DiagonalOffset = request.DiagonalOffset, ReductionDivisor = request.ReductionDivisor,
+            ReductionTerms = request.ReductionTerms,
         };
     }
 }

@@ -243,13 +243,16 @@ public sealed unsafe partial class Circle : IDisposable
         public Span<T> SavedStateOut;
         public Span<T> GradEmbeddings;
         public Span<T> GradRefEmbeddings;
+        public long DiagonalOffset;
+        public double ReductionDivisor;
+        public Span<double> ReductionTerms;
     }
 
     // Names of the regions checked for overlap, in the order Execute fills them.
     private static readonly string[] RegionNames =
     [
         "labels", "embeddings", "sampleWeights", "refLabels", "refEmbeddings", "upstream", "savedState",
-        "loss", "perSampleLoss", "mask", "savedState", "gradEmbeddings", "gradRefEmbeddings",
+        "loss", "perSampleLoss", "mask", "savedState", "gradEmbeddings", "gradRefEmbeddings", "reductionTerms",
     ];
 
     private const int FirstOutputRegion = 7;
@@ -271,6 +274,7 @@ public sealed unsafe partial class Circle : IDisposable
         public long SavedStateOut;
         public long GradEmbeddings;
         public long GradRefEmbeddings;
+        public long ReductionTerms;
     }
 
     private static long OptionalLength(int length) => length == 0 ? -1 : length;
@@ -363,6 +367,7 @@ public sealed unsafe partial class Circle : IDisposable
             RequireOptionalLength(s.PerSampleLoss, n, "perSampleLoss", "N", absent);
             RequireOptionalLength(s.Mask, n, "mask", "N", absent);
             RequireOptionalLength(s.SavedStateOut, SavedStatePerRow * n, "savedState", $"{SavedStatePerRow}×N", absent);
+            RequireOptionalLength(s.ReductionTerms, ReductionTermCount, "reductionTerms", $"{ReductionTermCount}", absent);
         }
         else
         {
@@ -397,6 +402,7 @@ public sealed unsafe partial class Circle : IDisposable
             GradEmbeddings = call.GradEmbeddings.Length,
             // Required when reference embeddings are given (0 values for an empty reference set), else must be empty.
             GradRefEmbeddings = call.HasRefEmbeddings ? call.GradRefEmbeddings.Length : OptionalLength(call.GradRefEmbeddings.Length),
+            ReductionTerms = OptionalLength(call.ReductionTerms.Length),
         };
         (long n, long m) = CheckShapes(operation, shape, "empty");
         long d = call.Dimension;
@@ -422,6 +428,7 @@ public sealed unsafe partial class Circle : IDisposable
         fixed (T* savedStateOut = call.SavedStateOut)
         fixed (T* gradEmbeddings = call.GradEmbeddings)
         fixed (T* gradRefEmbeddings = call.GradRefEmbeddings)
+        fixed (double* reductionTerms = call.ReductionTerms)
         {
             int size = sizeof(T);
             Span<Region> regions =
@@ -433,6 +440,7 @@ public sealed unsafe partial class Circle : IDisposable
                 new(loss, call.Loss.Length * (long)size), new(perSampleLoss, call.PerSampleLoss.Length * (long)size),
                 new(mask, call.Mask.Length), new(savedStateOut, call.SavedStateOut.Length * (long)size),
                 new(gradEmbeddings, call.GradEmbeddings.Length * (long)size), new(gradRefEmbeddings, call.GradRefEmbeddings.Length * (long)size),
+                new(reductionTerms, call.ReductionTerms.Length * (long)sizeof(double)),
             ];
             CheckNoOverlap(regions);
 
@@ -449,12 +457,15 @@ public sealed unsafe partial class Circle : IDisposable
             problem.ref_embeddings = call.HasRefEmbeddings ? (refEmbeddings != null ? refEmbeddings : &dummy) : null;
             problem.sample_weights = call.SampleWeights.IsEmpty ? null : sampleWeights;
             problem.upstream = call.Upstream.IsEmpty ? null : upstream;
+            problem.diagonal_offset = call.DiagonalOffset;
+            problem.reduction_divisor = call.ReductionDivisor;
 
             circleloss_forward_output forward = _forwardTemplate;
             forward.loss = loss != null ? loss : &dummy;
             forward.per_sample_loss = call.PerSampleLoss.IsEmpty ? null : perSampleLoss;
             forward.mask = call.Mask.IsEmpty ? null : (byte*)mask;
             forward.saved_state = call.SavedStateOut.IsEmpty ? null : savedStateOut;
+            forward.reduction_terms = call.ReductionTerms.IsEmpty ? null : reductionTerms;
 
             circleloss_gradient_output gradient = _gradientTemplate;
             gradient.grad_embeddings = gradEmbeddings != null ? gradEmbeddings : &dummy;

@@ -105,4 +105,21 @@ public ref struct CircleRequest<T>
 
     /// <summary>Receives d loss / d reference embeddings, M×D, when <see cref="RefEmbeddings"/> are given (backward).</summary>
     public Span<T> GradRefEmbeddings { get; init; }
+
+    /// <summary>For a request that computes part of a larger batch (one process of several, or a batch scored
+    /// against a memory that contains it): with <see cref="CircleOptions.RemoveDiagonal"/>, pair (i, j) is the removed
+    /// diagonal when <c>j == i + DiagonalOffset</c>. 0 (default): when <c>j == i</c>. A process holding rows
+    /// [k, k + N) of a batch whose references are the whole batch passes k. Must be 0 unless
+    /// <see cref="RefEmbeddings"/> are given, and within [-N, M].</summary>
+    public long DiagonalOffset { get; init; }
+
+    /// <summary>The divisor of the scalar reductions instead of this request's own: 0 (default) for its own, else a
+    /// finite value &gt; 0, typically the whole batch's from <see cref="Circle.ReduceTerms"/>. Must be 0 for
+    /// <see cref="Reduction.None"/>.</summary>
+    public double ReductionDivisor { get; init; }
+
+    /// <summary>Receives this request's part of a scalar reduction (forward): <see cref="Circle.ReductionTermCount"/>
+    /// values, the sum of <c>w_i · l_i · mask_i</c> and the request's own divisor, to be summed over the parts of a
+    /// batch and passed to <see cref="Circle.ReduceTerms"/>; empty to skip. Must be empty for <see cref="Reduction.None"/>.</summary>
+    public Span<double> ReductionTerms { get; init; }
 }

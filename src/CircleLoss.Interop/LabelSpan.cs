@@ -40,6 +40,27 @@ public readonly ref struct LabelSpan
     public bool IsEmpty => Length == 0;
 
     /// <summary>The labels' size in bytes.</summary>
+    /// <summary>The labels' bytes in the machine's byte order (4 or 8 per label): for copying or sending them to
+    /// other processes. <see cref="FromBytes"/> reads them back.</summary>
+    /// <returns>A view of the same memory.</returns>
+    public ReadOnlySpan<byte> AsBytes() => IsInt64 ? MemoryMarshal.AsBytes(_int64) : MemoryMarshal.AsBytes(_int32);
+
+    /// <summary>Labels from their bytes (as <see cref="AsBytes"/> gives them), without copying.</summary>
+    /// <param name="bytes">4 bytes per 32-bit label or 8 per 64-bit label, in the machine's byte order.</param>
+    /// <param name="int64">Whether the labels are 64-bit.</param>
+    /// <returns>A view of the same memory.</returns>
+    /// <exception cref="ArgumentException">The length of <paramref name="bytes"/> is not a multiple of the label size.</exception>
+    public static LabelSpan FromBytes(ReadOnlySpan<byte> bytes, bool int64)
+    {
+        int size = int64 ? sizeof(long) : sizeof(int);
+        if (bytes.Length % size != 0)
+        {
+            throw new ArgumentException($"bytes must hold a multiple of {size} bytes ({(int64 ? 64 : 32)}-bit labels), but holds {bytes.Length}.", nameof(bytes));
+        }
+
+        return int64 ? new LabelSpan(MemoryMarshal.Cast<byte, long>(bytes)) : new LabelSpan(MemoryMarshal.Cast<byte, int>(bytes));
+    }
+
     internal long ByteLength => IsInt64 ? _int64.Length * (long)sizeof(long) : _int32.Length * (long)sizeof(int);
 
     /// <summary>32-bit labels.</summary>

@@ -21,7 +21,8 @@
  *
  * The loss (Keras 3 `keras.losses.circle`), per query i < n and reference j < m:
  *   s = <x_i, r_j>, d = max(1 - s, 0)
- *   positive pair: y_i == r_j and not (remove_diagonal and i == j); negative pair: y_i != r_j
+ *   positive pair: y_i == r_j and not (remove_diagonal and j == i + diagonal_offset (0 by default));
+ *   negative pair: y_i != r_j
  *   lp = -gamma * max(margin + d, 0) * (margin - d);  ln = gamma * max(1 + margin - d, 0) * (1 - margin - d)
  *   LP_i = logsumexp over positives of lp, LN_i = logsumexp over negatives of ln (-inf when empty)
  *   l_i = softplus(LP_i + LN_i); mask_i = l_i > 0 (in the compute precision)
@@ -55,6 +56,9 @@ extern "C" {
 
 /* Values of saved forward state per query row: LP_i then LN_i. */
 #define CIRCLELOSS_SAVED_STATE_PER_ROW 2
+
+/* Values of forward_output->reduction_terms (float64): the weighted masked sum, then the divisor. */
+#define CIRCLELOSS_REDUCTION_TERMS 2
 
 /* Session flag: allow TF32 tensor-core math for float32 similarity products on the GPU. */
 #define CIRCLELOSS_SESSION_FLAG_ALLOW_TF32 1
@@ -266,12 +270,25 @@ typedef struct circleloss_problem {
     const void* sample_weights;     /* n weights >= 0, optional (all ones) */
     const void* upstream;           /* backward only: the gradient of the output, shaped like the
                                      * loss (n values for NONE, 1 otherwise); NULL = ones */
+    /* Since 0.3.0: for a call that computes part of a larger batch (one process of several, or a batch
+     * scored against a memory that contains it). Both default to 0, the single-call behaviour. */
+    /* Where the queries sit among the references for remove_diagonal: pair (i, j) is the removed
+     * diagonal when j == i + diagonal_offset (default 0: when j == i). A process holding rows
+     * [k, k + n) of a batch whose references are the whole batch passes k. Must be 0 unless
+     * ref_embeddings are given, and within [-2^62, 2^62]; an offset outside [-n, m) leaves no pair on the
+     * diagonal. Ignored when options->remove_diagonal is 0. */
+    int64_t diagonal_offset;
+    /* The divisor of the scalar reductions (1.4 of docs/design.md) instead of the call's own: 0 (default)
+     * = the call's own; > 0 (finite) = the loss is sum(w_i * l_i * mask_i) / reduction_divisor and the
+     * backward coefficients are w_i * mask_i / reduction_divisor. The parts of a batch pass the batch's
+     * divisor (from circleloss_reduce_terms). Must be 0 for reduction NONE. */
+    double reduction_divisor;
 } circleloss_problem;
 
 #define CIRCLELOSS_PROBLEM_INIT                                                                     \
     { sizeof(circleloss_problem), CIRCLELOSS_DTYPE_FLOAT32, CIRCLELOSS_MEMORY_HOST,                \
       CIRCLELOSS_LABELS_INT32, 0, 0, 0,                                                             \
-      NULL, NULL, NULL, NULL, NULL, NULL }
+      NULL, NULL, NULL, NULL, NULL, NULL, 0, 0.0 }
 
 /* Fills *problem with an empty float32 host problem (struct_size set). */
 CIRCLELOSS_API circleloss_status circleloss_problem_init(circleloss_problem* problem);
@@ -284,9 +301,15 @@ typedef struct circleloss_forward_output {
     void* per_sample_loss; /* optional: n values l_i (unweighted) */
     uint8_t* mask;         /* optional: n values, 1 where l_i > 0 */
     void* saved_state;     /* optional: CIRCLELOSS_SAVED_STATE_PER_ROW * n values for backward */
+    /* Since 0.3.0. Optional: this call's part of a scalar reduction, CIRCLELOSS_REDUCTION_TERMS values
+     * in float64 whatever the dtype, in the problem's memory: [0] = sum of w_i * l_i * mask_i, [1] = the
+     * call's own divisor (1 for SUM, count(mask) for SUM_OVER_BATCH_SIZE and MEAN, sum of w_i * mask_i
+     * for MEAN_WITH_SAMPLE_WEIGHT). The parts of a batch sum them (e.g. an all-reduce) and pass the
+     * sums to circleloss_reduce_terms. Must be NULL for reduction NONE. */
+    double* reduction_terms;
 } circleloss_forward_output;
 
-#define CIRCLELOSS_FORWARD_OUTPUT_INIT { sizeof(circleloss_forward_output), 0, NULL, NULL, NULL, NULL }
+#define CIRCLELOSS_FORWARD_OUTPUT_INIT { sizeof(circleloss_forward_output), 0, NULL, NULL, NULL, NULL, NULL }
 
 /* Where the backward pass writes. Arrays have the problem's dtype and memory. */
 typedef struct circleloss_gradient_output {
@@ -326,6 +349,15 @@ CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_fo
                                                             circleloss_session* session,
                                                             const circleloss_options* options,
                                                             const circleloss_problem* problem);
+
+/* Combines the parts of a batch computed by several calls (one per process, say): from the element-wise
+ * sums of their forward_output->reduction_terms, writes the batch's loss into *out_loss (with the
+ * library's rule: a divisor of 0 gives 0, as divide_no_nan) and into *out_divisor the divisor the parts'
+ * backward calls pass as problem->reduction_divisor (1 for SUM; 0 when the batch's divisor is 0, which
+ * then gives every part zero coefficients as well). reduction must not be NONE; the sums must be finite
+ * and >= 0. */
+CIRCLELOSS_API circleloss_status circleloss_reduce_terms(double* out_loss, double* out_divisor,
+                                                        circleloss_reduction reduction, const double* summed_terms);
 
 /* A yardstick for benchmarks: runs only the matrix products that a forward+backward call on this
  * problem needs at the least, with the session's backend and threads, and reports their wall time in

@@ -68,14 +68,17 @@ struct Problem {
     const T* upstream;  // NULL: ones
     bool refs_are_queries;
     bool remove_diagonal;
+    int64_t diagonal_offset;   // row i's diagonal pair is reference i + diagonal_offset
     int reduction;
+    double supplied_divisor;   // > 0: the batch's divisor (problem->reduction_divisor); 0: the call's own
     Params<T> params;
 
     T weight(int64_t i) const { return w ? w[i] : T(1); }
 
     // Row i's similarities to references j0..j0+cols, stored at s.
     RowSegment<T, L> segment(int64_t i, const T* s, int64_t j0, int64_t cols) const {
-        const int64_t diagonal = (remove_diagonal && i >= j0 && i < j0 + cols) ? i - j0 : -1;
+        const int64_t j = i + diagonal_offset;  // validated: |offset| <= max(n, m), no overflow
+        const int64_t diagonal = (remove_diagonal && j >= j0 && j < j0 + cols) ? j - j0 : -1;
         return RowSegment<T, L>{s, cols, y[i], ry + j0, diagonal};
     }
 };
@@ -94,7 +97,9 @@ Problem<T, L> typed(const ResolvedProblem& p, const ResolvedOptions& o) {
     t.upstream = static_cast<const T*>(p.upstream);
     t.refs_are_queries = p.refs_are_queries;
     t.remove_diagonal = o.remove_diagonal;
+    t.diagonal_offset = p.diagonal_offset;
     t.reduction = static_cast<int>(o.reduction);
+    t.supplied_divisor = p.reduction_divisor;
     t.params.gamma = static_cast<T>(o.gamma);
     t.params.margin = static_cast<T>(o.margin);
     t.params.keras_gradient = o.gradient_mode == CIRCLELOSS_GRADIENT_KERAS ? 1 : 0;
@@ -332,8 +337,12 @@ void write_forward_outputs(const circleloss_forward_output& out, const Problem<T
         }
     }
     if (p.reduction != math::kReduceNone) {
-        const double divisor = math::reduction_divisor(p.reduction, valid_count, valid_weight);
-        loss[0] = divisor == 0 ? T(0) : static_cast<T>(total / divisor);
+        const double own = math::reduction_divisor(p.reduction, valid_count, valid_weight);
+        loss[0] = static_cast<T>(math::reduced_loss(total, math::call_divisor(own, p.supplied_divisor)));
+        if (out.reduction_terms) {
+            out.reduction_terms[0] = total;
+            out.reduction_terms[1] = own;
+        }
     }
 }
 
@@ -352,7 +361,8 @@ void compute_scales(const Problem<T, L>& p, RowStats<T>& stats) {
             valid_weight += static_cast<double>(p.weight(i));
         }
     }
-    const double divisor = math::reduction_divisor(p.reduction, valid_count, valid_weight);
+    const double divisor =
+        math::call_divisor(math::reduction_divisor(p.reduction, valid_count, valid_weight), p.supplied_divisor);
     for (int64_t i = 0; i < p.n; ++i) {
         const bool v = valid[static_cast<size_t>(i)] != 0;
         T coefficient;

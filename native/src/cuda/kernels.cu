@@ -78,7 +78,7 @@ __global__ void __launch_bounds__(kBlock) lse_tile_kernel(const T* __restrict__ 
         const T* srow = s + map.row * tile.cols;
         const L* ry = static_cast<const L*>(labels.ry) + tile.j0;
         const int cols = static_cast<int>(tile.cols);
-        const int64_t diagonal = i - tile.j0;  // the column of pair (i, i), if it is in this tile
+        const int64_t diagonal = i + labels.diagonal_offset - tile.j0;  // the column of the diagonal pair, if here
         for (int c = map.lane_in_row; c < cols; c += Map::kThreadsPerRow) {
             const T sim = srow[c];
             const int kind = math::pair_kind(yi, ry[c], c == diagonal, remove_diagonal);
@@ -136,7 +136,8 @@ __global__ void __launch_bounds__(256)
 template <class T>
 __global__ void __launch_bounds__(kReduceBlock)
     reduce_kernel(const T* __restrict__ state, const T* __restrict__ weights, int64_t n, int reduction,
-                  T* __restrict__ loss, double* __restrict__ divisor_out) {
+                  double supplied_divisor, T* __restrict__ loss, double* __restrict__ divisor_out,
+                  double* __restrict__ terms) {
     __shared__ double shared_total[kReduceBlock];
     __shared__ double shared_count[kReduceBlock];
     __shared__ double shared_weight[kReduceBlock];
@@ -164,9 +165,14 @@ __global__ void __launch_bounds__(kReduceBlock)
         __syncthreads();
     }
     if (threadIdx.x == 0) {
-        const double divisor = math::reduction_divisor(reduction, shared_count[0], shared_weight[0]);
+        const double own = math::reduction_divisor(reduction, shared_count[0], shared_weight[0]);
+        const double divisor = math::call_divisor(own, supplied_divisor);
         divisor_out[0] = divisor;
-        if (loss) loss[0] = divisor == 0 ? T(0) : static_cast<T>(shared_total[0] / divisor);
+        if (loss) loss[0] = static_cast<T>(math::reduced_loss(shared_total[0], divisor));
+        if (terms) {
+            terms[0] = shared_total[0];
+            terms[1] = own;
+        }
     }
 }
 
@@ -216,9 +222,11 @@ __global__ void __launch_bounds__(kBlock)
     const L* y_tile = y + tile.j0;
     const T* state_tile = state + 2 * tile.j0;
     const T* scale_tile = scale + tile.j0;
-    // The column of pair (i, i) within this tile, or -1: a 32-bit compare in the loop instead of keeping
-    // the 64-bit row index live (nvcc 11.8 spilled the double symmetric int64-label variant otherwise).
-    const int diagonal = (i >= tile.j0 && i - tile.j0 < tile.cols) ? static_cast<int>(i - tile.j0) : -1;
+    // The column of the diagonal pair (i, i + diagonal_offset) within this tile, or -1: a 32-bit compare in
+    // the loop instead of keeping the 64-bit row index live (nvcc 11.8 spilled the double symmetric
+    // int64-label variant otherwise). Self-similarity has offset 0 (validated by the core).
+    const int64_t dj = i + labels.diagonal_offset;
+    const int diagonal = (dj >= tile.j0 && dj - tile.j0 < tile.cols) ? static_cast<int>(dj - tile.j0) : -1;
     for (int c = map.lane_in_row; c < cols; c += Map::kThreadsPerRow) {
         const T sim = srow[c];
         const bool same_ij = yi == ry_tile[c];
@@ -316,9 +324,10 @@ cudaError_t launch_finalize_forward(const RowAccum<T>* acc, int64_t n, const T* 
 }
 
 template <class T>
-cudaError_t launch_reduce(const T* state, const T* weights, int64_t n, int reduction, T* loss, double* divisor,
-                          cudaStream_t stream) {
-    reduce_kernel<T><<<1, kReduceBlock, 0, stream>>>(state, weights, n, reduction, loss, divisor);
+cudaError_t launch_reduce(const T* state, const T* weights, int64_t n, int reduction, double supplied_divisor, T* loss,
+                          double* divisor, double* terms, cudaStream_t stream) {
+    reduce_kernel<T><<<1, kReduceBlock, 0, stream>>>(state, weights, n, reduction, supplied_divisor, loss, divisor,
+                                                      terms);
     return cudaGetLastError();
 }
 
@@ -379,7 +388,8 @@ cudaError_t launch_find_bad(const T* data, int64_t count, BadValueRule rule, uns
     template cudaError_t launch_lse_tile<T>(const T*, Tile, PairLabels, Params<T>, RowAccum<T>*, cudaStream_t);   \
     template cudaError_t launch_finalize_forward<T>(const RowAccum<T>*, int64_t, const T*, T*, T*, uint8_t*, T*,  \
                                                     cudaStream_t);                                                \
-    template cudaError_t launch_reduce<T>(const T*, const T*, int64_t, int, T*, double*, cudaStream_t);           \
+    template cudaError_t launch_reduce<T>(const T*, const T*, int64_t, int, double, T*, double*, double*,        \
+                                          cudaStream_t);                                                          \
     template cudaError_t launch_row_scale<T>(const T*, const T*, const T*, int64_t, int, const double*, T*,       \
                                              cudaStream_t);                                                       \
     template cudaError_t launch_gradient_tile<T>(T*, Tile, PairLabels, bool, const T*, const T*, Params<T>,       \

@@ -26,6 +26,7 @@ struct PairLabels {
     const void* ry;
     int wide;
     int remove_diagonal;
+    int64_t diagonal_offset;  // pair (i, i + diagonal_offset) is the removed diagonal (problem->diagonal_offset)
 };
 
 // One tile of the similarity matrix: `rows` query rows from i0, `cols` reference rows from j0, stored
@@ -60,10 +61,12 @@ cudaError_t launch_finalize_forward(const RowAccum<T>* acc, int64_t n, const T* 
                                     uint8_t* mask, T* weighted_loss, cudaStream_t stream);
 
 // The scalar reduction from the state (one block, fixed order, accumulated in double): writes
-// loss[0] when `loss` is not NULL, and the reduction's divisor into divisor[0].
+// loss[0] when `loss` is not NULL, and into divisor[0] the divisor the call uses: `supplied_divisor`
+// (problem->reduction_divisor) when > 0, else its own. When `terms` is not NULL, also the call's
+// reduction terms: terms[0] = sum of w_i l_i mask_i, terms[1] = its own divisor.
 template <class T>
-cudaError_t launch_reduce(const T* state, const T* weights, int64_t n, int reduction, T* loss, double* divisor,
-                          cudaStream_t stream);
+cudaError_t launch_reduce(const T* state, const T* weights, int64_t n, int reduction, double supplied_divisor, T* loss,
+                          double* divisor, double* terms, cudaStream_t stream);
 
 // scale_i = row_gradient_scale(LP_i, LN_i, c_i · upstream) for every row.
 template <class T>

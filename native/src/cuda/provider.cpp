@@ -265,6 +265,8 @@ struct DeviceProblem {
     const T* upstream = nullptr;
     bool refs_are_queries = true;
     int64_t loss_length = 1;
+    int64_t diagonal_offset = 0;     // problem->diagonal_offset (0 for self-similarity: validated by the core)
+    double reduction_divisor = 0;    // problem->reduction_divisor: > 0 replaces the call's own divisor
 };
 
 template <class T>
@@ -457,6 +459,7 @@ struct ForwardTargets {
     void* per_sample = nullptr;
     uint8_t* mask = nullptr;
     void* saved_state = nullptr;  // device, optional (the state is also kept in scratch)
+    double* reduction_terms = nullptr;  // device, optional
 };
 
 struct GradientTargets {
@@ -467,7 +470,7 @@ struct GradientTargets {
 template <class T>
 void run_forward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_options& o, const Plan& plan,
                       RowScratch<T>& rs, const ForwardTargets& out) {
-    const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal};
+    const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal, p.diagonal_offset};
     const math::Params<T> params = params_of<T>(o);
     check_cuda(launch_init_accum(rs.acc, p.n, ctx.stream), "init kernel");
     for (int64_t bi = 0; bi < plan.row_blocks; ++bi) {
@@ -482,8 +485,8 @@ void run_forward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_
     check_cuda(launch_finalize_forward(rs.acc, p.n, p.w, rs.state, static_cast<T*>(out.per_sample), out.mask,
                                        none ? static_cast<T*>(out.loss) : nullptr, ctx.stream),
                "forward finalize kernel");
-    check_cuda(launch_reduce(rs.state, p.w, p.n, static_cast<int>(o.reduction), none ? nullptr : static_cast<T*>(out.loss),
-                             rs.divisor, ctx.stream),
+    check_cuda(launch_reduce(rs.state, p.w, p.n, static_cast<int>(o.reduction), p.reduction_divisor,
+                             none ? nullptr : static_cast<T*>(out.loss), rs.divisor, out.reduction_terms, ctx.stream),
                "reduction kernel");
     if (out.saved_state && p.n > 0) {
         check_cuda(cudaMemcpyAsync(out.saved_state, rs.state, static_cast<size_t>(2 * p.n) * sizeof(T),
@@ -497,13 +500,15 @@ template <class T>
 void run_backward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_options& o, const Plan& plan,
                        RowScratch<T>& rs, const T* state, bool tiles_ready, bool divisor_ready,
                        const GradientTargets& out) {
-    const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal};
+    const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal, p.diagonal_offset};
     const math::Params<T> params = params_of<T>(o);
     T* dx = static_cast<T*>(out.dx);
     T* dr = static_cast<T*>(out.dr);
     const int reduction = static_cast<int>(o.reduction);
     if (!divisor_ready) {
-        check_cuda(launch_reduce<T>(state, p.w, p.n, reduction, nullptr, rs.divisor, ctx.stream), "reduction kernel");
+        check_cuda(launch_reduce<T>(state, p.w, p.n, reduction, p.reduction_divisor, nullptr, rs.divisor, nullptr,
+                                    ctx.stream),
+                   "reduction kernel");
     }
     check_cuda(launch_row_scale(state, p.w, p.upstream, p.n, reduction, rs.divisor, rs.scale, ctx.stream),
                "row scale kernel");
@@ -552,6 +557,8 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
     p.refs_are_queries = z.refs_are_queries;
     p.loss_length = z.loss_length;
     p.wide_labels = problem.label_type == CIRCLELOSS_LABELS_INT64;  // validated by the core
+    p.diagonal_offset = problem.diagonal_offset;
+    p.reduction_divisor = problem.reduction_divisor;
     const uint64_t label_bytes = p.wide_labels ? sizeof(int64_t) : sizeof(int32_t);
     ForwardTargets fo;
     GradientTargets go;
@@ -571,6 +578,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         T* per_sample = nullptr;
         uint8_t* mask = nullptr;
         T* state_out = nullptr;
+        double* terms = nullptr;
         T* dx = nullptr;
         T* dr = nullptr;
     } st;
@@ -587,6 +595,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
             st.per_sample = fwd->per_sample_loss ? staging.take<T>(n) : nullptr;
             st.mask = fwd->mask ? staging.take<uint8_t>(n) : nullptr;
             st.state_out = fwd->saved_state ? staging.take<T>(2 * n) : nullptr;
+            st.terms = fwd->reduction_terms ? staging.take<double>(CIRCLELOSS_REDUCTION_TERMS) : nullptr;
         }
         if (do_backward) {
             st.dx = staging.take<T>(nd);
@@ -622,6 +631,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         fo.per_sample = st.per_sample;
         fo.mask = st.mask;
         fo.saved_state = st.state_out;
+        fo.reduction_terms = st.terms;
         go.dx = st.dx;
         go.dr = st.dr;
     } else {
@@ -636,6 +646,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
             fo.per_sample = fwd->per_sample_loss;
             fo.mask = fwd->mask;
             fo.saved_state = fwd->saved_state;
+            fo.reduction_terms = fwd->reduction_terms;
         }
         if (do_backward) {
             go.dx = grad->grad_embeddings;
@@ -687,6 +698,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
             download(fwd->per_sample_loss, st.per_sample, n * sizeof(T));
             download(fwd->mask, st.mask, n);
             download(fwd->saved_state, st.state_out, 2 * n * sizeof(T));
+            download(fwd->reduction_terms, st.terms, CIRCLELOSS_REDUCTION_TERMS * sizeof(double));
         }
         if (do_backward) {
             download(grad->grad_embeddings, st.dx, nd * sizeof(T));

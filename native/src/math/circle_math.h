@@ -359,6 +359,19 @@ CL_HD T reduction_divisor(int reduction, T valid_count, T valid_weight_sum) {
     }
 }
 
+// The divisor a call uses: the caller's (problem->reduction_divisor: a whole batch's, when the call
+// computes part of it) when given (> 0), else the call's own. A batch whose divisor is 0 has parts whose
+// own divisors are 0 too (counts and weights are >= 0), so "0 = own" loses nothing.
+template <class T>
+CL_HD T call_divisor(T own, T supplied) {
+    return supplied > T(0) ? supplied : own;
+}
+
+// A scalar reduction's value: total / divisor, 0 when the divisor is 0 (as divide_no_nan).
+CL_HD double reduced_loss(double total, double divisor) {
+    return divisor == 0 ? 0.0 : total / divisor;
+}
+
 // c_i for scalar reductions: w_i * valid_i / divisor (0 when the divisor is 0, as divide_no_nan).
 template <class T>
 CL_HD T reduction_coefficient(T weight, bool valid, T divisor) {

@@ -9,6 +9,7 @@ using CircleLoss.Cli.Data;
 using CircleLoss.Cli.Evaluation;
 using CircleLoss.Cli.Plotting;
 using CircleLoss.Cli.Training;
+using CircleLoss.Interop.Distributed;
 using Spectre.Console;
 
 namespace CircleLoss.Cli.Commands;
@@ -79,7 +80,10 @@ internal static class DemoCommand
                 Threads = parse.GetValue(threads),
             };
             string? outputDir = parse.GetValue(noPlots) ? null : parse.GetValue(output);
-            Run(console, settings, parse.GetValue(data), outputDir);
+            // Under Open MPI's mpirun every rank trains on its slice of each batch; rank 0 reports and plots.
+            using OpenMpiCollectives? ranks = DataParallelRanks();
+            bool reporting = ranks is null || ranks.Rank == 0;
+            Run(reporting ? console : QuietConsole(), settings, parse.GetValue(data), reporting ? outputDir : null, ranks);
             return CliApp.SuccessExitCode;
         });
         return command;
@@ -108,7 +112,30 @@ internal static class DemoCommand
     }
 
     /// <summary>Runs the demo and prints its report; returns the result (tests use it).</summary>
-    internal static DemoResult Run(IAnsiConsole console, DemoSettings settings, string? dataPath, string? outputDir)
+    /// <summary>The ranks of a data-parallel run: Open MPI's when mpirun started this process, else null.</summary>
+    /// <exception cref="UsageException">Another MPI's launcher started it, or Open MPI cannot be used.</exception>
+    private static OpenMpiCollectives? DataParallelRanks()
+    {
+        if (!OpenMpiCollectives.LaunchedByOpenMpi && !OpenMpiCollectives.LaunchedByAnotherMpi)
+        {
+            return null;
+        }
+
+        try
+        {
+            return OpenMpiCollectives.Initialize();
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            throw new UsageException("data-parallel demo: " + e.Message, e);
+        }
+    }
+
+    private static IAnsiConsole QuietConsole() =>
+        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
+
+    internal static DemoResult Run(IAnsiConsole console, DemoSettings settings, string? dataPath, string? outputDir,
+        ICollectives? ranks = null)
     {
         var wall = Stopwatch.StartNew();
         settings.Validate();
@@ -128,10 +155,15 @@ internal static class DemoCommand
         {
             console.WriteLine($"Split:  {start.SplitDescription}");
             console.WriteLine($"Engine: {start.BackendDescription}" + (start.FallbackReason is null ? string.Empty : $" (auto: {start.FallbackReason})"));
+            if (ranks is not null)
+            {
+                console.WriteLine($"Ranks:  {ranks.Size} process(es) under mpirun, each computing its slice of every batch; the loss and its " +
+                                  "gradients are the whole batch's (CircleLoss.Interop.Distributed), the model's gradients are summed");
+            }
         }
 
         bool live = console.Profile.Capabilities is { Interactive: true, Ansi: true };
-        DemoResult result = live ? RunWithProgressBar(console, dataset, settings, OnStart) : RunWithPlainLines(console, dataset, settings, OnStart);
+        DemoResult result = live ? RunWithProgressBar(console, dataset, settings, OnStart, ranks) : RunWithPlainLines(console, dataset, settings, OnStart, ranks);
         console.Write(ResultTable(result));
 
         IReadOnlyList<string> files = [];
@@ -167,7 +199,8 @@ internal static class DemoCommand
         return result;
     }
 
-    private static DemoResult RunWithProgressBar(IAnsiConsole console, Dataset dataset, DemoSettings settings, Action<DemoStart> onStart)
+    private static DemoResult RunWithProgressBar(IAnsiConsole console, Dataset dataset, DemoSettings settings, Action<DemoStart> onStart,
+        ICollectives? ranks)
     {
         // The split and the engine are known once the session exists: printed then, above the live display.
         return console.Progress()
@@ -182,13 +215,14 @@ internal static class DemoCommand
                     task.Description = Describe(report.Epoch, report.Epochs, report.Loss, report.HeldOut);
                     task.Value = report.Epoch;
                     context.Refresh();
-                }, onStart);
+                }, onStart, ranks: ranks);
                 task.StopTask();
                 return result;
             });
     }
 
-    private static DemoResult RunWithPlainLines(IAnsiConsole console, Dataset dataset, DemoSettings settings, Action<DemoStart> onStart)
+    private static DemoResult RunWithPlainLines(IAnsiConsole console, Dataset dataset, DemoSettings settings, Action<DemoStart> onStart,
+        ICollectives? ranks)
     {
         int every = Math.Max(1, (int)Math.Ceiling(settings.Epochs / 40.0));
         return DemoTrainer.Run(dataset, settings, report =>
@@ -198,7 +232,7 @@ internal static class DemoCommand
                 console.WriteLine($"{Describe(report.Epoch, report.Epochs, report.Loss, report.HeldOut)}  " +
                                   $"{report.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
             }
-        }, onStart);
+        }, onStart, ranks: ranks);
     }
 
     private static string Describe(int epoch, int epochs, double? loss, RetrievalMetrics? heldOut)

@@ -6,6 +6,7 @@ using System.Threading;
 using CircleLoss.Cli.Data;
 using CircleLoss.Cli.Evaluation;
 using CircleLoss.Interop;
+using CircleLoss.Interop.Distributed;
 
 namespace CircleLoss.Cli.Training;
 
@@ -257,10 +258,13 @@ internal static class DemoTrainer
     }
 
     /// <summary>Runs the demo. <paramref name="onStart"/> is called once before the first epoch, <paramref name="onEpoch"/>
-    /// after each epoch (both on the calling thread).</summary>
+    /// after each epoch (both on the calling thread). With <paramref name="ranks"/>, every rank runs this with the
+    /// same settings (so the same model, split and batches) and computes its slice of every batch: the loss and its
+    /// gradients are the whole batch's (<see cref="DistributedCircle"/>), the model's gradients are summed over the
+    /// ranks, and every rank takes the same optimiser step.</summary>
     /// <exception cref="UsageException">A setting is out of range, or the data do not allow a split.</exception>
     public static DemoResult Run(Dataset data, DemoSettings settings, Action<EpochReport>? onEpoch = null,
-        Action<DemoStart>? onStart = null, CancellationToken cancellationToken = default)
+        Action<DemoStart>? onStart = null, CancellationToken cancellationToken = default, ICollectives? ranks = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(settings);
@@ -297,6 +301,8 @@ internal static class DemoTrainer
             var gradEmbeddings = new double[batchCapacity * dim];
             var gradParameters = new double[model.ParameterCount];
             var cache = new ForwardCache();
+            DistributedCircle? distributed = ranks is null ? null : new DistributedCircle(circle, ranks);
+            var summedGradients = new double[model.ParameterCount];
             var lossPerEpoch = new double[settings.Epochs];
             var heldOutPerEpoch = new RetrievalMetrics[settings.Epochs];
             var lossClock = new Stopwatch();
@@ -316,20 +322,29 @@ internal static class DemoTrainer
                         continue; // a single leftover row has no pair
                     }
 
-                    for (int k = 0; k < rows; k++)
+                    // Data-parallel: this rank's slice of the batch (all of it in one process).
+                    (int first, int count) = ranks is null ? (0, rows) : Slice(rows, ranks.Rank, ranks.Size);
+                    for (int k = 0; k < count; k++)
                     {
-                        int index = order[start + k];
+                        int index = order[start + first + k];
                         train.Row(index).CopyTo(batchInput.AsSpan(k * train.FeatureCount, train.FeatureCount));
                         batchLabels[k] = train.Labels[index];
                     }
 
-                    Span<double> z = batchEmbeddings.AsSpan(0, rows * dim);
-                    Span<double> dz = gradEmbeddings.AsSpan(0, rows * dim);
-                    model.Forward(batchInput.AsSpan(0, rows * train.FeatureCount), rows, z, cache);
+                    Span<double> z = batchEmbeddings.AsSpan(0, count * dim);
+                    Span<double> dz = gradEmbeddings.AsSpan(0, count * dim);
+                    model.Forward(batchInput.AsSpan(0, count * train.FeatureCount), count, z, cache);
                     lossClock.Start();
-                    double loss = circle.LossAndGradients(batchLabels.AsSpan(0, rows), z, dim, dz);
+                    double loss = distributed is null
+                        ? circle.LossAndGradients(batchLabels.AsSpan(0, rows), z, dim, dz)
+                        : BatchLossAndGradients(distributed, batchLabels.AsSpan(0, count), z, dim, dz);
                     lossClock.Stop();
                     model.Backward(cache, dz, gradParameters);
+                    if (ranks is not null)
+                    {
+                        SumOverRanks(ranks, gradParameters, summedGradients);
+                    }
+
                     optimizer.Step(model.Parameters, gradParameters);
                     lossSum += loss * rows;
                     lossRows += rows;
@@ -370,6 +385,39 @@ internal static class DemoTrainer
                 Steps = optimizer.Steps,
             };
         }
+    }
+
+    /// <summary>Rows [first, first + count) of a batch of <paramref name="rows"/> for <paramref name="rank"/> of
+    /// <paramref name="size"/>: contiguous, as equal as they come.</summary>
+    internal static (int First, int Count) Slice(int rows, int rank, int size)
+    {
+        int first = (int)((long)rows * rank / size);
+        return (first, (int)((long)rows * (rank + 1) / size) - first);
+    }
+
+    // The whole batch's loss, and its gradients with respect to this rank's rows.
+    private static double BatchLossAndGradients(DistributedCircle distributed, ReadOnlySpan<int> labels, ReadOnlySpan<double> z, int dim,
+        Span<double> dz)
+    {
+        Span<double> loss = stackalloc double[1];
+        distributed.ForwardBackward(new CircleRequest<double>(labels, z, dim) { Loss = loss, GradEmbeddings = dz });
+        return loss[0];
+    }
+
+    // The model's gradient of the batch's loss is the sum of the ranks' (each holds the gradient through its own
+    // rows). Summed as reduce-scatter then all-gather, every element is added up once, by one rank: every rank gets
+    // the same bits, so the models stay identical.
+    private static void SumOverRanks(ICollectives ranks, double[] gradients, double[] scratch)
+    {
+        var counts = new int[ranks.Size];
+        for (int r = 0; r < counts.Length; r++)
+        {
+            counts[r] = Slice(gradients.Length, r, ranks.Size).Count;
+        }
+
+        Span<double> mine = scratch.AsSpan(0, counts[ranks.Rank]);
+        ranks.ReduceScatterSum<double>(gradients, mine, counts);
+        ranks.AllGather<double>(mine, gradients, counts);
     }
 
     /// <summary>Scales every feature to mean 0 and standard deviation 1 with the statistics of the training

@@ -21,6 +21,7 @@ internal static class NativeConstants
     internal const int CIRCLELOSS_VERSION_NUMBER = 300;
     internal const string CIRCLELOSS_VERSION_STRING = "0.3.0";
     internal const int CIRCLELOSS_SAVED_STATE_PER_ROW = 2;
+    internal const int CIRCLELOSS_REDUCTION_TERMS = 2;
     internal const int CIRCLELOSS_SESSION_FLAG_ALLOW_TF32 = 1;
 }
 
@@ -241,7 +242,7 @@ internal unsafe struct circleloss_options
 /// (m must be 0 or n). ref_labels alone: the references are the queries with other labels (m == n).
 /// ref_embeddings alone: the reference labels are the query labels (m == n). Both: any m &gt;= 0.
 /// </summary>
-/// <remarks>C layout: 88 bytes, aligned to 8.</remarks>
+/// <remarks>C layout: 104 bytes, aligned to 8.</remarks>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct circleloss_problem
 {
@@ -298,12 +299,29 @@ internal unsafe struct circleloss_problem
     /// loss (n values for NONE, 1 otherwise); NULL = ones
     /// </summary>
     public void* upstream; // const void *, offset 80
+    /// <summary>
+    /// Since 0.3.0: for a call that computes part of a larger batch (one process of several, or a batch
+    /// scored against a memory that contains it). Both default to 0, the single-call behaviour.
+    /// Where the queries sit among the references for remove_diagonal: pair (i, j) is the removed
+    /// diagonal when j == i + diagonal_offset (default 0: when j == i). A process holding rows
+    /// [k, k + n) of a batch whose references are the whole batch passes k. Must be 0 unless
+    /// ref_embeddings are given, and within [-2^62, 2^62]; an offset outside [-n, m) leaves no pair on the
+    /// diagonal. Ignored when options-&gt;remove_diagonal is 0.
+    /// </summary>
+    public long diagonal_offset; // int64_t, offset 88
+    /// <summary>
+    /// The divisor of the scalar reductions (1.4 of docs/design.md) instead of the call's own: 0 (default)
+    /// = the call's own; &gt; 0 (finite) = the loss is sum(w_i * l_i * mask_i) / reduction_divisor and the
+    /// backward coefficients are w_i * mask_i / reduction_divisor. The parts of a batch pass the batch's
+    /// divisor (from circleloss_reduce_terms). Must be 0 for reduction NONE.
+    /// </summary>
+    public double reduction_divisor; // double, offset 96
 }
 
 /// <summary>
 /// Where the forward pass writes. Arrays have the problem's dtype and memory.
 /// </summary>
-/// <remarks>C layout: 40 bytes, aligned to 8.</remarks>
+/// <remarks>C layout: 48 bytes, aligned to 8.</remarks>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct circleloss_forward_output
 {
@@ -331,6 +349,14 @@ internal unsafe struct circleloss_forward_output
     /// optional: CIRCLELOSS_SAVED_STATE_PER_ROW * n values for backward
     /// </summary>
     public void* saved_state; // void *, offset 32
+    /// <summary>
+    /// Since 0.3.0. Optional: this call's part of a scalar reduction, CIRCLELOSS_REDUCTION_TERMS values
+    /// in float64 whatever the dtype, in the problem's memory: [0] = sum of w_i * l_i * mask_i, [1] = the
+    /// call's own divisor (1 for SUM, count(mask) for SUM_OVER_BATCH_SIZE and MEAN, sum of w_i * mask_i
+    /// for MEAN_WITH_SAMPLE_WEIGHT). The parts of a batch sum them (e.g. an all-reduce) and pass the
+    /// sums to circleloss_reduce_terms. Must be NULL for reduction NONE.
+    /// </summary>
+    public double* reduction_terms; // double *, offset 40
 }
 
 /// <summary>
@@ -548,6 +574,19 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "circleloss_forward_backward")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial circleloss_status circleloss_forward_backward(circleloss_forward_output* forward_output, circleloss_gradient_output* gradient_output, circleloss_session* session, circleloss_options* options, circleloss_problem* problem);
+
+    /// <summary>
+    /// Combines the parts of a batch computed by several calls (one per process, say): from the element-wise
+    /// sums of their forward_output-&gt;reduction_terms, writes the batch's loss into *out_loss (with the
+    /// library's rule: a divisor of 0 gives 0, as divide_no_nan) and into *out_divisor the divisor the parts'
+    /// backward calls pass as problem-&gt;reduction_divisor (1 for SUM; 0 when the batch's divisor is 0, which
+    /// then gives every part zero coefficients as well). reduction must not be NONE; the sums must be finite
+    /// and &gt;= 0.
+    /// </summary>
+    // C: circleloss_status circleloss_reduce_terms(double * out_loss, double * out_divisor, circleloss_reduction reduction, const double * summed_terms)
+    [LibraryImport(LibraryName, EntryPoint = "circleloss_reduce_terms")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial circleloss_status circleloss_reduce_terms(double* out_loss, double* out_divisor, circleloss_reduction reduction, double* summed_terms);
 
     /// <summary>
     /// A yardstick for benchmarks: runs only the matrix products that a forward+backward call on this

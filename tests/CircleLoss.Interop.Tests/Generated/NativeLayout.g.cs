@@ -50,7 +50,7 @@ internal static class NativeLayout
             new("reduction", "circleloss_reduction", 24, 4),
             new("gradient_mode", "circleloss_gradient_mode", 28, 4),
         ]),
-        new("circleloss_problem", typeof(global::CircleLoss.Interop.Native.circleloss_problem), 88, 8,
+        new("circleloss_problem", typeof(global::CircleLoss.Interop.Native.circleloss_problem), 104, 8,
         [
             new("struct_size", "uint32_t", 0, 4),
             new("dtype", "circleloss_dtype", 4, 4),
@@ -65,8 +65,10 @@ internal static class NativeLayout
             new("ref_embeddings", "const void *", 64, 8),
             new("sample_weights", "const void *", 72, 8),
             new("upstream", "const void *", 80, 8),
+            new("diagonal_offset", "int64_t", 88, 8),
+            new("reduction_divisor", "double", 96, 8),
         ]),
-        new("circleloss_forward_output", typeof(global::CircleLoss.Interop.Native.circleloss_forward_output), 40, 8,
+        new("circleloss_forward_output", typeof(global::CircleLoss.Interop.Native.circleloss_forward_output), 48, 8,
         [
             new("struct_size", "uint32_t", 0, 4),
             new("reserved0", "int32_t", 4, 4),
@@ -74,6 +76,7 @@ internal static class NativeLayout
             new("per_sample_loss", "void *", 16, 8),
             new("mask", "uint8_t *", 24, 8),
             new("saved_state", "void *", 32, 8),
+            new("reduction_terms", "double *", 40, 8),
         ]),
         new("circleloss_gradient_output", typeof(global::CircleLoss.Interop.Native.circleloss_gradient_output), 24, 8,
         [
