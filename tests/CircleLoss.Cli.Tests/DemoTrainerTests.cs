@@ -90,13 +90,14 @@ public class DemoTrainerTests
     }
 
     [Theory]
-    [InlineData(new[] { 42 }, "not among the labels")]
+    [InlineData(new[] { 42 }, "lists 42, not among the labels")]
     [InlineData(new[] { 3 }, "at least 2")]
     [InlineData(new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8 }, "at least 2")]
-    public void Impossible_class_splits_are_user_errors(int[] testClasses, string message)
+    public void Impossible_class_splits_name_the_setting(int[] testClasses, string message)
     {
-        UsageException e = Assert.Throws<UsageException>(() => DemoTrainer.SplitClasses(Digits, testClasses));
+        DemoSettingException e = Assert.Throws<DemoSettingException>(() => DemoTrainer.SplitClasses(Digits, testClasses));
 
+        Assert.Equal(nameof(DemoSettings.TestClasses), e.Setting);
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
@@ -120,18 +121,29 @@ public class DemoTrainerTests
     }
 
     [Theory]
-    [InlineData(0, 128, 80.0, 0.4, 0.002, "--epochs")]
-    [InlineData(3, 1, 80.0, 0.4, 0.002, "--batch-size")]
-    [InlineData(3, 128, 0.0, 0.4, 0.002, "--gamma")]
-    [InlineData(3, 128, double.PositiveInfinity, 0.4, 0.002, "--gamma")]
-    [InlineData(3, 128, 80.0, double.NaN, 0.002, "--margin")]
-    [InlineData(3, 128, 80.0, 0.4, -1.0, "--learning-rate")]
-    public void Out_of_range_settings_are_user_errors(int epochs, int batch, double gamma, double margin, double rate, string option)
+    [InlineData(0, 128, 0.002, nameof(DemoSettings.Epochs))]
+    [InlineData(3, 1, 0.002, nameof(DemoSettings.BatchSize))]
+    [InlineData(3, 128, -1.0, nameof(DemoSettings.LearningRate))]
+    public void Out_of_range_settings_name_the_setting(int epochs, int batch, double rate, string setting)
     {
-        var settings = new DemoSettings { Epochs = epochs, BatchSize = batch, Gamma = gamma, Margin = margin, LearningRate = rate };
+        var settings = new DemoSettings { Epochs = epochs, BatchSize = batch, LearningRate = rate };
 
-        UsageException e = Assert.Throws<UsageException>(() => DemoTrainer.Run(Digits, settings));
+        DemoSettingException e = Assert.Throws<DemoSettingException>(() => DemoTrainer.Run(Digits, settings));
 
-        Assert.StartsWith(option, e.Message, StringComparison.Ordinal);
+        Assert.Equal(setting, e.Setting);
+    }
+
+    // The trainer repeats none of the library's rules: the library refuses the loss's options, and says which.
+    [Theory]
+    [InlineData(0.0, 0.4, "options->gamma")]
+    [InlineData(double.PositiveInfinity, 0.4, "options->gamma")]
+    [InlineData(80.0, double.NaN, "options->margin")]
+    public void Options_of_the_loss_are_refused_by_the_library(double gamma, double margin, string nativeArgument)
+    {
+        var settings = new DemoSettings { Epochs = 1, Gamma = gamma, Margin = margin, Backend = Backend.Cpu };
+
+        CircleLossArgumentException e = Assert.Throws<CircleLossArgumentException>(() => DemoTrainer.Run(Digits, settings));
+
+        Assert.Equal(nativeArgument, e.NativeArgument);
     }
 }

@@ -60,15 +60,22 @@ internal static class CommonOptions
         {
             return new Circle(options);
         }
-        catch (CircleLossBackendUnavailableException e)
+        catch (Exception e) when (UsageErrorFromLibrary(e, options.Backend) is UsageException usage)
         {
-            throw new UsageException($"--backend {options.Backend.ToString().ToLowerInvariant()}: {CliApp.OneLine(e.Message)}", e);
-        }
-        catch (CircleLossArgumentException e) when (OptionFor(e.NativeArgument) is string option)
-        {
-            throw new UsageException($"{option}: {CliApp.OneLine(e.NativeMessage)}", e);
+            throw usage;
         }
     }
+
+    /// <summary>The usage error for what the library refused because of a command-line option (an unusable
+    /// <paramref name="backend"/> the user asked for, an option it rejects), or null for other failures.</summary>
+    public static UsageException? UsageErrorFromLibrary(Exception e, Interop.Backend backend) => e switch
+    {
+        CircleLossBackendUnavailableException unavailable =>
+            new UsageException($"--backend {backend.ToString().ToLowerInvariant()}: {CliApp.OneLine(unavailable.Message)}", unavailable),
+        CircleLossArgumentException rejected when OptionFor(rejected.NativeArgument) is string option =>
+            new UsageException($"{option}: {CliApp.OneLine(rejected.NativeMessage)}", rejected),
+        _ => null,
+    };
 
     /// <summary>The command-line option behind a native argument the library rejected, or null.</summary>
     private static string? OptionFor(string nativeArgument) => nativeArgument switch

@@ -134,8 +134,41 @@ internal static class DemoCommand
     private static IAnsiConsole QuietConsole() =>
         AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No });
 
+    /// <summary>Runs the demo and prints its report, turning what the trainer and the library refuse into usage errors
+    /// that name the command-line option.</summary>
     internal static DemoResult Run(IAnsiConsole console, DemoSettings settings, string? dataPath, string? outputDir,
         ICollectives? ranks = null)
+    {
+        try
+        {
+            return RunAndReport(console, settings, dataPath, outputDir, ranks);
+        }
+        catch (DemoSettingException e)
+        {
+            throw new UsageException(e.Setting is null ? e.Message : $"{OptionFor(e.Setting)} {e.Message}", e);
+        }
+        catch (Exception e) when (CommonOptions.UsageErrorFromLibrary(e, settings.Backend) is UsageException usage)
+        {
+            throw usage;
+        }
+    }
+
+    /// <summary>The command-line option of a <see cref="DemoSettings"/> property.</summary>
+    internal static string OptionFor(string setting) => setting switch
+    {
+        nameof(DemoSettings.Epochs) => "--epochs",
+        nameof(DemoSettings.BatchSize) => "--batch-size",
+        nameof(DemoSettings.HiddenDim) => "--hidden",
+        nameof(DemoSettings.EmbeddingDim) => "--embedding-dim",
+        nameof(DemoSettings.Split) => "--split",
+        nameof(DemoSettings.TestFraction) => "--test-fraction",
+        nameof(DemoSettings.TestClasses) => "--test-classes",
+        nameof(DemoSettings.LearningRate) => "--learning-rate",
+        _ => setting,
+    };
+
+    private static DemoResult RunAndReport(IAnsiConsole console, DemoSettings settings, string? dataPath, string? outputDir,
+        ICollectives? ranks)
     {
         var wall = Stopwatch.StartNew();
         settings.Validate();

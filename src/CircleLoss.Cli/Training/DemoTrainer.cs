@@ -46,43 +46,48 @@ internal sealed record DemoSettings
     /// of the sorted labels, at least 2).</summary>
     public IReadOnlyList<int>? TestClasses { get; init; }
 
-    /// <summary>Throws <see cref="UsageException"/> when a setting of the demo itself is out of range (the loss's
+    /// <summary>Throws <see cref="DemoSettingException"/> when a setting of the demo itself is out of range (the loss's
     /// options, gamma, margin and threads, are the library's to check when the loss is created).</summary>
     public void Validate()
     {
         if (Epochs < 1)
         {
-            throw new UsageException($"--epochs must be at least 1 (got {Epochs}).");
+            throw new DemoSettingException(nameof(Epochs), $"must be at least 1 (got {Epochs}).");
         }
 
         if (BatchSize < 2)
         {
-            throw new UsageException($"--batch-size must be at least 2 (got {BatchSize}): a batch needs pairs.");
+            throw new DemoSettingException(nameof(BatchSize), $"must be at least 2 (got {BatchSize}): a batch needs pairs.");
         }
 
-        if (HiddenDim < 1 || EmbeddingDim < 1)
+        if (HiddenDim < 1)
         {
-            throw new UsageException("--hidden and --embedding-dim must be at least 1.");
+            throw new DemoSettingException(nameof(HiddenDim), $"must be at least 1 (got {HiddenDim}).");
+        }
+
+        if (EmbeddingDim < 1)
+        {
+            throw new DemoSettingException(nameof(EmbeddingDim), $"must be at least 1 (got {EmbeddingDim}).");
         }
 
         if (!Enum.IsDefined(Split))
         {
-            throw new UsageException($"--split must be images or classes (got {Split}).");
+            throw new DemoSettingException(nameof(Split), $"must be images or classes (got {Split}).");
         }
 
         if (!(TestFraction > 0 && TestFraction < 1))
         {
-            throw new UsageException($"--test-fraction must be between 0 and 1, exclusive (got {TestFraction}).");
+            throw new DemoSettingException(nameof(TestFraction), $"must be between 0 and 1, exclusive (got {TestFraction}).");
         }
 
         if (TestClasses is { Count: > 0 } && Split != HoldOut.Classes)
         {
-            throw new UsageException("--test-classes needs --split classes.");
+            throw new DemoSettingException(nameof(TestClasses), "needs the classes split (Split = Classes).");
         }
 
         if (!double.IsFinite(LearningRate) || LearningRate <= 0)
         {
-            throw new UsageException($"--learning-rate must be a finite number > 0 (got {LearningRate}).");
+            throw new DemoSettingException(nameof(LearningRate), $"must be a finite number > 0 (got {LearningRate}).");
         }
     }
 }
@@ -172,7 +177,7 @@ internal static class DemoTrainer
 {
     /// <summary>Splits <paramref name="data"/> into the rows to train on and the rows to measure retrieval on,
     /// as <see cref="DemoSettings.Split"/> says, drawing from <paramref name="random"/>.</summary>
-    /// <exception cref="UsageException">The data or the requested held-out classes do not allow a split.</exception>
+    /// <exception cref="DemoSettingException">The data or the requested held-out classes do not allow a split.</exception>
     public static (Dataset Train, Dataset Test, string Description) Split(Dataset data, DemoSettings settings, Random random)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -190,7 +195,7 @@ internal static class DemoTrainer
 
         if (classes.Length < 2)
         {
-            throw new UsageException($"{data.Name}: {classes.Length} class; the demo needs at least 2.");
+            throw new DemoSettingException(null, $"{data.Name}: {classes.Length} class; the demo needs at least 2.");
         }
 
         // Stratified: round(fraction · count) rows of each class, drawn at random, are held out.
@@ -213,8 +218,8 @@ internal static class DemoTrainer
         int testClassesWithPairs = testSet.Labels.GroupBy(l => l).Count(g => g.Count() >= 2);
         if (testClassesWithPairs < 2)
         {
-            throw new UsageException(
-                $"{data.Name}: holding out {settings.TestFraction:P0} of each class leaves fewer than 2 classes with 2 held-out rows: more rows per class or a larger --test-fraction are needed.");
+            throw new DemoSettingException(nameof(DemoSettings.TestFraction),
+                $"of {settings.TestFraction:P0} leaves fewer than 2 classes of {data.Name} with 2 held-out rows: more rows per class or a larger fraction are needed.");
         }
 
         return (trainSet, testSet,
@@ -222,14 +227,14 @@ internal static class DemoTrainer
     }
 
     /// <summary>Splits the classes into training and held-out ones (<see cref="HoldOut.Classes"/>).</summary>
-    /// <exception cref="UsageException">The data or the requested held-out classes do not allow a split.</exception>
+    /// <exception cref="DemoSettingException">The data or the requested held-out classes do not allow a split.</exception>
     public static (int[] Train, int[] Test) SplitClasses(Dataset data, IReadOnlyList<int>? testClasses)
     {
         ArgumentNullException.ThrowIfNull(data);
         int[] classes = data.Classes();
         if (classes.Length < 4)
         {
-            throw new UsageException($"{data.Name}: {classes.Length} class(es); --split classes needs at least 4 (2 to train on, 2 held out).");
+            throw new DemoSettingException(nameof(DemoSettings.Split), $"classes needs at least 4 classes (2 to train on, 2 held out); {data.Name} has {classes.Length}.");
         }
 
         int[] test;
@@ -244,14 +249,14 @@ internal static class DemoTrainer
             int[] unknown = test.Where(c => Array.BinarySearch(classes, c) < 0).ToArray();
             if (unknown.Length > 0)
             {
-                throw new UsageException($"--test-classes: {string.Join(",", unknown)} not among the labels of {data.Name} ({Describe(classes)}).");
+                throw new DemoSettingException(nameof(DemoSettings.TestClasses), $"lists {string.Join(",", unknown)}, not among the labels of {data.Name} ({Describe(classes)}).");
             }
         }
 
         int[] train = classes.Except(test).ToArray();
         if (test.Length < 2 || train.Length < 2)
         {
-            throw new UsageException($"--test-classes must leave at least 2 classes to train on and hold out at least 2 (got {test.Length} held out of {classes.Length}).");
+            throw new DemoSettingException(nameof(DemoSettings.TestClasses), $"must leave at least 2 classes to train on and hold out at least 2 (got {test.Length} held out of {classes.Length}).");
         }
 
         return (train, test);
@@ -262,7 +267,7 @@ internal static class DemoTrainer
     /// same settings (so the same model, split and batches) and computes its slice of every batch: the loss and its
     /// gradients are the whole batch's (<see cref="DistributedCircle"/>), the model's gradients are summed over the
     /// ranks, and every rank takes the same optimiser step.</summary>
-    /// <exception cref="UsageException">A setting is out of range, or the data do not allow a split.</exception>
+    /// <exception cref="DemoSettingException">A setting is out of range, or the data do not allow a split.</exception>
     public static DemoResult Run(Dataset data, DemoSettings settings, Action<EpochReport>? onEpoch = null,
         Action<DemoStart>? onStart = null, CancellationToken cancellationToken = default, ICollectives? ranks = null)
     {
@@ -289,7 +294,7 @@ internal static class DemoTrainer
             Backend = settings.Backend,
             ThreadCount = settings.Threads,
         };
-        Circle circle = Commands.CommonOptions.CreateCircle(options);
+        var circle = new Circle(options); // the library checks the loss's options (front ends name them)
         using (circle)
         {
             onStart?.Invoke(new DemoStart(splitDescription, train.Count, test.Count, circle.Backend, circle.Description, circle.FallbackReason));
