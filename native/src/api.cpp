@@ -4,7 +4,7 @@
 #include <string>
 
 #include "circleloss/circleloss.h"
-#include "cpu/cpu_backend.h"
+#include "cpu/cpu_provider.h"
 #include "cuda_loader.h"
 #include "errors.h"
 #include "session.h"
@@ -51,29 +51,30 @@ circleloss_session_config validate_session_config(const circleloss_session_confi
     return current;
 }
 
-// The provider writes its message into a buffer; turn a failure into an Error with its argument.
+// A backend writes its message into a buffer; turn a failure into an Error with its argument.
 template <class Call>
-void call_provider(const circleloss_provider_api& provider, Call&& call) {
+void call_backend(const circleloss_session& session, Call&& call) {
     char error[1024] = {0};
-    const circleloss_status status = call(error, sizeof error);
+    const circleloss_status status = call(session.api, session.context, error, sizeof error);
     error[sizeof error - 1] = '\0';
     if (status != CIRCLELOSS_STATUS_OK) {
-        throw Error(status, error[0] ? error : circleloss_status_name(status), provider.last_error_argument());
+        throw Error(status, error[0] ? error : circleloss_status_name(status), session.api->last_error_argument());
     }
 }
 
-void require_memory_supported(const circleloss_session& session, const ResolvedProblem& problem) {
-    if (problem.memory == CIRCLELOSS_MEMORY_DEVICE && session.backend != CIRCLELOSS_BACKEND_CUDA) {
-        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->memory", " is DEVICE but the session runs on the CPU");
-    }
-}
-
-circleloss_session& cuda_session(circleloss_session* handle) {
-    circleloss_session* s = checked_session(handle);
-    if (s->backend != CIRCLELOSS_BACKEND_CUDA) {
+// The session if its backend has device memory (CUDA); otherwise fails with BACKEND_UNAVAILABLE.
+const circleloss_session& device_memory_session(const circleloss_session* handle) {
+    const circleloss_session* s = checked_session(handle);
+    if (!s->api->device_memory) {
         fail(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE, "device memory needs a CUDA session; this session runs on the CPU");
     }
     return *s;
+}
+
+void require_memory_supported(const circleloss_session& session, const ResolvedProblem& problem) {
+    if (problem.memory == CIRCLELOSS_MEMORY_DEVICE && !session.api->device_memory) {
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->memory", " is DEVICE but the session runs on the CPU");
+    }
 }
 
 }  // namespace
@@ -200,11 +201,12 @@ CIRCLELOSS_API circleloss_status circleloss_query_backend(int32_t* out_available
         int32_t available = 0;
         std::string text;
         switch (raw_enum(backend)) {
-            case CIRCLELOSS_BACKEND_CPU:
-                available = 1;
-                text = "CPU: " + std::to_string(cpu::CpuBackend::default_num_threads()) + " hardware thread(s); " +
-                       cpu::CpuBackend::gemm_and_cpu_description();
+            case CIRCLELOSS_BACKEND_CPU: {
+                char cpu_detail[1024] = {0};
+                available = cpu::provider_table().probe(cpu_detail, sizeof cpu_detail) == CIRCLELOSS_STATUS_OK ? 1 : 0;
+                text = cpu_detail;
                 break;
+            }
             case CIRCLELOSS_BACKEND_CUDA: {
                 const CudaProviderStatus& cuda = cuda_provider();
                 available = cuda.api ? 1 : 0;
@@ -244,13 +246,9 @@ CIRCLELOSS_API circleloss_status circleloss_forward(const circleloss_forward_out
         const circleloss_forward_output out = validate_forward_output(output, p);
         require_memory_supported(*s, p);
         validate_problem_values(p, o, false);
-        if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
-            call_provider(*s->provider, [&](char* e, size_t n) {
-                return s->provider->forward(s->provider_context, &out, &o.current, &p.current, e, n);
-            });
-        } else {
-            s->cpu->forward(out, o, p);
-        }
+        call_backend(*s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->forward(context, &out, &o, &p, e, n);
+        });
     });
 }
 
@@ -265,13 +263,9 @@ CIRCLELOSS_API circleloss_status circleloss_backward(const circleloss_gradient_o
         validate_saved_state(saved_state, p);
         require_memory_supported(*s, p);
         validate_problem_values(p, o, true);
-        if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
-            call_provider(*s->provider, [&](char* e, size_t n) {
-                return s->provider->backward(s->provider_context, &out, &o.current, &p.current, saved_state, e, n);
-            });
-        } else {
-            s->cpu->backward(out, o, p, saved_state);
-        }
+        call_backend(*s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->backward(context, &out, &o, &p, saved_state, e, n);
+        });
     });
 }
 
@@ -288,13 +282,9 @@ CIRCLELOSS_API circleloss_status circleloss_forward_backward(const circleloss_fo
         const circleloss_gradient_output grad = validate_gradient_output(gradient_output, p);
         require_memory_supported(*s, p);
         validate_problem_values(p, o, true);
-        if (s->backend == CIRCLELOSS_BACKEND_CUDA) {
-            call_provider(*s->provider, [&](char* e, size_t n) {
-                return s->provider->forward_backward(s->provider_context, &fwd, &grad, &o.current, &p.current, e, n);
-            });
-        } else {
-            s->cpu->forward_backward(fwd, grad, o, p);
-        }
+        call_backend(*s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->forward_backward(context, &fwd, &grad, &o, &p, e, n);
+        });
     });
 }
 
@@ -308,11 +298,9 @@ CIRCLELOSS_API circleloss_status circleloss_measure_product_floor(double* out_se
         const ResolvedProblem p = validate_problem(problem, o);
         require_memory_supported(*s, p);
         validate_problem_values(p, o, false);
-        if (s->backend != CIRCLELOSS_BACKEND_CPU) {
-            fail(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE,
-                 "the product floor is measured for CPU sessions only; for CUDA use native/gpu/check.sh");
-        }
-        *out_seconds = s->cpu->measure_product_floor(p);
+        call_backend(*s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->measure_product_floor(context, out_seconds, &p, e, n);
+        });
     });
 }
 
@@ -320,16 +308,20 @@ CIRCLELOSS_API circleloss_status circleloss_device_alloc(void** out_pointer, cir
                                                         uint64_t bytes) {
     return guard(__func__, [&] {
         require_out(out_pointer, "out_pointer");
-        circleloss_session& s = cuda_session(session);
-        call_provider(*s.provider, [&](char* e, size_t n) { return s.provider->device_alloc(s.provider_context, out_pointer, bytes, e, n); });
+        const circleloss_session& s = device_memory_session(session);
+        call_backend(s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->device_alloc(context, out_pointer, bytes, e, n);
+        });
     });
 }
 
 CIRCLELOSS_API circleloss_status circleloss_device_free(circleloss_session* session, void* pointer) {
     return guard(__func__, [&] {
-        circleloss_session& s = cuda_session(session);
+        const circleloss_session& s = device_memory_session(session);
         if (!pointer) return;
-        call_provider(*s.provider, [&](char* e, size_t n) { return s.provider->device_free(s.provider_context, pointer, e, n); });
+        call_backend(s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->device_free(context, pointer, e, n);
+        });
     });
 }
 
@@ -337,7 +329,7 @@ CIRCLELOSS_API circleloss_status circleloss_device_copy(circleloss_session* sess
                                                        const void* source, uint64_t bytes,
                                                        circleloss_copy_kind kind) {
     return guard(__func__, [&] {
-        circleloss_session& s = cuda_session(session);
+        const circleloss_session& s = device_memory_session(session);
         const int k = raw_enum(kind);
         if (k < CIRCLELOSS_COPY_HOST_TO_DEVICE || k > CIRCLELOSS_COPY_DEVICE_TO_DEVICE) {
             fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "kind", " is not a circleloss_copy_kind value (got " + std::to_string(k) + ")");
@@ -345,17 +337,18 @@ CIRCLELOSS_API circleloss_status circleloss_device_copy(circleloss_session* sess
         if (bytes == 0) return;
         if (!destination) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "destination", " must not be NULL");
         if (!source) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "source", " must not be NULL");
-        call_provider(*s.provider, [&](char* e, size_t n) {
-            return s.provider->device_copy(s.provider_context, destination, source, bytes, kind, e, n);
+        call_backend(s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->device_copy(context, destination, source, bytes, kind, e, n);
         });
     });
 }
 
 CIRCLELOSS_API circleloss_status circleloss_session_synchronize(circleloss_session* session) {
     return guard(__func__, [&] {
-        circleloss_session* s = checked_session(session);
-        if (s->backend != CIRCLELOSS_BACKEND_CUDA) return;
-        call_provider(*s->provider, [&](char* e, size_t n) { return s->provider->synchronize(s->provider_context, e, n); });
+        const circleloss_session* s = checked_session(session);
+        call_backend(*s, [&](const circleloss_provider_api* api, void* context, char* e, size_t n) {
+            return api->synchronize(context, e, n);
+        });
     });
 }
 

@@ -1,8 +1,11 @@
 #include "session.h"
 
+#include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 
+#include "cpu/cpu_provider.h"
 #include "cuda_loader.h"
 #include "errors.h"
 
@@ -15,42 +18,38 @@ std::unordered_set<const circleloss_session*>& registry() {
     return *live;
 }
 
-void attach_cuda(circleloss_session& s, const CudaProviderStatus& cuda, const circleloss_session_config& config) {
+// Creates the backend's context for the session; fails with the backend's status, message and argument.
+void attach(circleloss_session& s, circleloss_backend backend, const circleloss_provider_api& api,
+            const circleloss_session_config& config, const char* what, const std::string& description_prefix) {
     char error[1024] = {0};
     void* context = nullptr;
-    const circleloss_status status = cuda.api->create(&context, &config, error, sizeof error);
+    int32_t threads = 1;
+    const circleloss_status status = api.create(&context, &threads, &config, error, sizeof error);
     error[sizeof error - 1] = '\0';
-    if (status != CIRCLELOSS_STATUS_OK) {
-        throw Error(status, std::string("CUDA session: ") + error, cuda.api->last_error_argument());
-    }
-    s.backend = CIRCLELOSS_BACKEND_CUDA;
-    s.provider = cuda.api;
-    s.provider_context = context;
-    s.num_threads = 1;
-    const char* device = cuda.api->describe(context);
-    s.description = std::string("CUDA backend: ") + (device ? device : "unknown device");
+    if (status != CIRCLELOSS_STATUS_OK) throw Error(status, what + std::string(error), api.last_error_argument());
+    s.backend = backend;
+    s.api = &api;
+    s.context = context;
+    s.num_threads = threads;
+    const char* description = api.describe(context);
+    s.description = description_prefix + (description ? description : "unknown");
 }
 
 }  // namespace
 
 circleloss_session* create_session(const circleloss_session_config& config) {
     auto session = std::make_unique<circleloss_session>();
-    const uint64_t workspace = config.workspace_limit_bytes ? config.workspace_limit_bytes : kDefaultWorkspaceLimitBytes;
     if (config.backend == CIRCLELOSS_BACKEND_CUDA || config.backend == CIRCLELOSS_BACKEND_AUTO) {
         const CudaProviderStatus& cuda = cuda_provider();
         if (cuda.api) {
-            attach_cuda(*session, cuda, config);
+            attach(*session, CIRCLELOSS_BACKEND_CUDA, *cuda.api, config, "CUDA session: ", "CUDA backend: ");
         } else if (config.backend == CIRCLELOSS_BACKEND_CUDA) {
             fail(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE, "the CUDA backend is unavailable: " + cuda.detail);
         } else {
             session->fallback_reason = "CUDA unavailable, using the CPU: " + cuda.detail;
         }
     }
-    if (session->backend == CIRCLELOSS_BACKEND_CPU) {
-        session->cpu = std::make_unique<cpu::CpuBackend>(config.num_threads, workspace);
-        session->num_threads = session->cpu->num_threads();
-        session->description = session->cpu->describe();
-    }
+    if (!session->api) attach(*session, CIRCLELOSS_BACKEND_CPU, cpu::provider_table(), config, "", "");
     std::lock_guard<std::mutex> lock(g_registry_mutex);
     registry().insert(session.get());
     return session.release();
@@ -63,8 +62,7 @@ void destroy_session(circleloss_session* session) {
             fail_argument(CIRCLELOSS_STATUS_INVALID_SESSION, "session", " is not a live session (already destroyed?)");
         }
     }
-    if (session->provider && session->provider_context) session->provider->destroy(session->provider_context);
-    delete session;
+    delete session;  // destroys the backend's context
 }
 
 circleloss_session* checked_session(const circleloss_session* session) {

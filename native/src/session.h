@@ -6,23 +6,27 @@
 #include <string>
 
 #include "circleloss/circleloss.h"
-#include "cpu/cpu_backend.h"
 #include "provider_api.h"
 
+// Every session runs on a backend through the same table (provider_api.h): the CPU backend's, compiled
+// into the core, or the CUDA provider's.
 struct circleloss_session {
     circleloss_backend backend = CIRCLELOSS_BACKEND_CPU;  // what it runs on: CPU or CUDA
     std::string fallback_reason;                          // why AUTO chose the CPU ("" otherwise)
     std::string description;
     int num_threads = 1;
-    std::unique_ptr<circleloss::cpu::CpuBackend> cpu;  // CPU sessions
-    const circleloss_provider_api* provider = nullptr;  // CUDA sessions
-    void* provider_context = nullptr;
+    const circleloss_provider_api* api = nullptr;  // the backend's table
+    void* context = nullptr;                       // its context for this session
+
+    circleloss_session() = default;
+    circleloss_session(const circleloss_session&) = delete;
+    circleloss_session& operator=(const circleloss_session&) = delete;
+    ~circleloss_session() {
+        if (api && context) api->destroy(context);
+    }
 };
 
 namespace circleloss {
-
-// Default scratch limit per call when the caller gives 0.
-constexpr uint64_t kDefaultWorkspaceLimitBytes = uint64_t(1) << 30;
 
 circleloss_session* create_session(const circleloss_session_config& config);
 void destroy_session(circleloss_session* session);

@@ -224,8 +224,13 @@ ResolvedOptions validate_options(const circleloss_options* given) {
     const int mode = raw_enum(options->gradient_mode);
     require(mode == CIRCLELOSS_GRADIENT_KERAS || mode == CIRCLELOSS_GRADIENT_PAPER, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "options->gradient_mode", " is not a circleloss_gradient_mode value (got " + std::to_string(mode) + ")");
-    return ResolvedOptions{options->gamma,     options->margin,       options->remove_diagonal == 1,
-                           options->reduction, options->gradient_mode, current};
+    ResolvedOptions resolved{};
+    resolved.gamma = options->gamma;
+    resolved.margin = options->margin;
+    resolved.remove_diagonal = options->remove_diagonal;
+    resolved.reduction = options->reduction;
+    resolved.gradient_mode = options->gradient_mode;
+    return resolved;
 }
 
 ResolvedProblem validate_problem(const circleloss_problem* given, const ResolvedOptions& options) {
@@ -250,7 +255,6 @@ ResolvedProblem validate_problem(const circleloss_problem* given, const Resolved
             "problem->m", " must be >= 0 (got " + std::to_string(problem->m) + ")");
 
     ResolvedProblem p{};
-    p.current = current;
     p.dtype = problem->dtype;
     p.memory = problem->memory;
     p.label_type = problem->label_type;

@@ -5,41 +5,13 @@
 #include <cstdint>
 
 #include "circleloss/circleloss.h"
+#include "provider_api.h"
 
 namespace circleloss {
 
-// Options in double precision, checked.
-struct ResolvedOptions {
-    double gamma;
-    double margin;
-    bool remove_diagonal;
-    circleloss_reduction reduction;
-    circleloss_gradient_mode gradient_mode;
-    circleloss_options current;  // the caller's struct in this version's layout (what a provider reads)
-};
-
-// A problem with the reference defaults applied: ref_* point at the queries when not given.
-struct ResolvedProblem {
-    circleloss_dtype dtype;
-    circleloss_memory memory;
-    int64_t n;
-    int64_t d;
-    int64_t m;
-    circleloss_label_type label_type;  // of labels and ref_labels
-    const void* labels;
-    const void* embeddings;
-    const void* ref_labels;      // == labels when not given
-    const void* ref_embeddings;  // == embeddings when not given
-    bool refs_are_queries;       // ref_embeddings not given: gradients of both roles go to the queries
-    const void* sample_weights;  // may be NULL
-    const void* upstream;        // may be NULL
-    int64_t loss_length;         // n for reduction NONE, else 1
-    bool per_row_loss;           // reduction NONE: no divisor, no reduction terms
-    int64_t diagonal_offset;     // remove_diagonal drops pair (i, i + diagonal_offset); 0 without ref_embeddings
-    double reduction_divisor;    // > 0: the divisor of the scalar reductions (a batch's); 0: the call's own
-    size_t element_size;
-    circleloss_problem current;  // the caller's struct in this version's layout (what a provider reads)
-};
+// A call as the core resolves it, once, for either backend (the C structs of provider_api.h).
+using ResolvedOptions = circleloss_resolved_options;
+using ResolvedProblem = circleloss_resolved_problem;
 
 // Every struct is read in this version's layout first: a caller's older, shorter layout gets the
 // defaults for the fields it lacks (struct_layouts.h).

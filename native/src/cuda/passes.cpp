@@ -91,7 +91,7 @@ struct GradientTargets {
 };
 
 template <class T>
-void run_forward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_options& o, const Plan& plan,
+void run_forward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_resolved_options& o, const Plan& plan,
                       RowScratch<T>& rs, const ForwardTargets& out) {
     const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal, p.diagonal_offset};
     const math::Params<T> params = params_of<T>(o);
@@ -120,7 +120,7 @@ void run_forward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_
 
 // `state` holds LP, LN per row; `divisor_ready` when the forward pass of this call computed it.
 template <class T>
-void run_backward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_options& o, const Plan& plan,
+void run_backward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss_resolved_options& o, const Plan& plan,
                        RowScratch<T>& rs, const T* state, bool tiles_ready, bool divisor_ready,
                        const GradientTargets& out) {
     const PairLabels labels{p.y, p.ry, p.wide_labels ? 1 : 0, o.remove_diagonal, p.diagonal_offset};
@@ -159,12 +159,15 @@ void run_backward_pass(Context& ctx, const DeviceProblem<T>& p, const circleloss
 
 template <class T>
 void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd, const circleloss_gradient_output* grad,
-              const circleloss_options& o, const circleloss_problem& problem, const void* saved_state_in) {
-    const Sizes z = sizes_of(problem, o);
+              const circleloss_resolved_options& o, const circleloss_resolved_problem& problem,
+              const void* saved_state_in) {
+    require_cublas_dimension(problem.d);
+    const circleloss_resolved_problem& z = problem;  // sizes and references as the core resolved them
     const bool host = problem.memory == CIRCLELOSS_MEMORY_HOST;
     const bool do_forward = kind != CallKind::kBackward;
     const bool do_backward = kind != CallKind::kForward;
-    const bool refs_given = problem.ref_embeddings != nullptr;
+    const bool refs_given = !problem.refs_are_queries;
+    const bool ref_labels_given = problem.ref_labels != problem.labels;  // else the same labels need no copy
     const uint64_t nd = static_cast<uint64_t>(z.n * z.d);
     const uint64_t md = static_cast<uint64_t>(z.m * z.d);
     const uint64_t n = static_cast<uint64_t>(z.n);
@@ -175,7 +178,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
     p.n = z.n;
     p.d = z.d;
     p.m = z.m;
-    p.refs_are_queries = z.refs_are_queries;
+    p.refs_are_queries = z.refs_are_queries != 0;
     p.loss_length = z.loss_length;
     p.wide_labels = problem.label_type == CIRCLELOSS_LABELS_INT64;  // validated by the core
     p.diagonal_offset = problem.diagonal_offset;
@@ -207,7 +210,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         st.x = staging.take<T>(nd);
         st.r = refs_given ? staging.take<T>(md) : nullptr;
         st.y = staging.take<unsigned char>(n * label_bytes);
-        st.ry = problem.ref_labels ? staging.take<unsigned char>(m * label_bytes) : nullptr;
+        st.ry = ref_labels_given ? staging.take<unsigned char>(m * label_bytes) : nullptr;
         st.w = problem.sample_weights ? staging.take<T>(n) : nullptr;
         st.upstream = (do_backward && problem.upstream) ? staging.take<T>(upstream_count) : nullptr;
         st.state_in = kind == CallKind::kBackward ? staging.take<T>(2 * n) : nullptr;
@@ -244,7 +247,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         p.x = st.x;
         p.r = refs_given ? st.r : st.x;
         p.y = st.y;
-        p.ry = problem.ref_labels ? st.ry : st.y;
+        p.ry = ref_labels_given ? st.ry : st.y;
         p.w = st.w;
         p.upstream = do_backward ? st.upstream : nullptr;
         saved_state = st.state_in;
@@ -257,9 +260,9 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         go.dr = st.dr;
     } else {
         p.x = static_cast<const T*>(problem.embeddings);
-        p.r = refs_given ? static_cast<const T*>(problem.ref_embeddings) : p.x;
+        p.r = static_cast<const T*>(problem.ref_embeddings);  // the embeddings when not given
         p.y = problem.labels;
-        p.ry = problem.ref_labels ? problem.ref_labels : problem.labels;
+        p.ry = problem.ref_labels;  // the labels when not given
         p.w = static_cast<const T*>(problem.sample_weights);
         p.upstream = do_backward ? static_cast<const T*>(problem.upstream) : nullptr;
         if (do_forward) {
@@ -332,7 +335,8 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
 }  // namespace
 
 void dispatch(Context& ctx, CallKind kind, const circleloss_forward_output* fwd, const circleloss_gradient_output* grad,
-              const circleloss_options* options, const circleloss_problem* problem, const void* saved_state) {
+              const circleloss_resolved_options* options, const circleloss_resolved_problem* problem,
+              const void* saved_state) {
     std::lock_guard<std::mutex> lock(ctx.mutex);
     use_device(ctx);
     if (problem->dtype == CIRCLELOSS_DTYPE_FLOAT64) {

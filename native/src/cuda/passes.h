@@ -11,7 +11,8 @@ enum class CallKind { kForward, kBackward, kForwardBackward };
 
 // Runs one call on the context's device and stream (one at a time per context); throws Failure.
 void dispatch(Context& ctx, CallKind kind, const circleloss_forward_output* fwd, const circleloss_gradient_output* grad,
-              const circleloss_options* options, const circleloss_problem* problem, const void* saved_state);
+              const circleloss_resolved_options* options, const circleloss_resolved_problem* problem,
+              const void* saved_state);
 
 }  // namespace cuda
 }  // namespace circleloss

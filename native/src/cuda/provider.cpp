@@ -84,9 +84,11 @@ circleloss_status probe(char* detail, size_t detail_size) {
     return status;
 }
 
-circleloss_status create(void** out_context, const circleloss_session_config* config, char* error, size_t error_size) {
+circleloss_status create(void** out_context, int32_t* out_num_threads, const circleloss_session_config* config,
+                         char* error, size_t error_size) {
     return guarded(error, error_size, [&] {
         *out_context = nullptr;
+        *out_num_threads = 1;
         int count = 0;
         check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
         const int index = config ? config->device_index : 0;
@@ -165,26 +167,38 @@ const char* describe(void* context) {
     return ctx ? ctx->description.c_str() : "";
 }
 
-circleloss_status forward(void* context, const circleloss_forward_output* output, const circleloss_options* options,
-                          const circleloss_problem* problem, char* error, size_t error_size) {
+circleloss_status forward(void* context, const circleloss_forward_output* output,
+                          const circleloss_resolved_options* options, const circleloss_resolved_problem* problem,
+                          char* error, size_t error_size) {
     return guarded(error, error_size, [&] {
         dispatch(*static_cast<Context*>(context), CallKind::kForward, output, nullptr, options, problem, nullptr);
     });
 }
 
-circleloss_status backward(void* context, const circleloss_gradient_output* output, const circleloss_options* options,
-                           const circleloss_problem* problem, const void* saved_state, char* error, size_t error_size) {
+circleloss_status backward(void* context, const circleloss_gradient_output* output,
+                           const circleloss_resolved_options* options, const circleloss_resolved_problem* problem,
+                           const void* saved_state, char* error, size_t error_size) {
     return guarded(error, error_size, [&] {
         dispatch(*static_cast<Context*>(context), CallKind::kBackward, nullptr, output, options, problem, saved_state);
     });
 }
 
 circleloss_status forward_backward(void* context, const circleloss_forward_output* forward_output,
-                                   const circleloss_gradient_output* gradient_output, const circleloss_options* options,
-                                   const circleloss_problem* problem, char* error, size_t error_size) {
+                                   const circleloss_gradient_output* gradient_output,
+                                   const circleloss_resolved_options* options, const circleloss_resolved_problem* problem,
+                                   char* error, size_t error_size) {
     return guarded(error, error_size, [&] {
         dispatch(*static_cast<Context*>(context), CallKind::kForwardBackward, forward_output, gradient_output, options,
                  problem, nullptr);
+    });
+}
+
+// The yardstick of benchmarks is a CPU measurement; the GPU's products are timed by native/gpu/gemm_bench.cu.
+circleloss_status measure_product_floor(void*, double*, const circleloss_resolved_problem*, char* error,
+                                        size_t error_size) {
+    return guarded(error, error_size, [] {
+        fail(CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE,
+             "the product floor is measured for CPU sessions only; for CUDA use native/gpu/check.sh");
     });
 }
 
@@ -241,9 +255,11 @@ const circleloss_provider_api kApi = {
     create,
     destroy,
     describe,
+    1,  // device memory
     forward,
     backward,
     forward_backward,
+    measure_product_floor,
     device_alloc,
     device_free,
     device_copy,

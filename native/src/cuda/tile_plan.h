@@ -71,7 +71,7 @@ struct DeviceProblem {
 };
 
 template <class T>
-math::Params<T> params_of(const circleloss_options& o) {
+math::Params<T> params_of(const circleloss_resolved_options& o) {
     math::Params<T> p;
     p.gamma = static_cast<T>(o.gamma);
     p.margin = static_cast<T>(o.margin);
@@ -80,25 +80,13 @@ math::Params<T> params_of(const circleloss_options& o) {
 }
 
 // The resolved sizes of a problem (the core has validated them).
-struct Sizes {
-    int64_t n, d, m;
-    bool refs_are_queries;
-    int64_t loss_length;
-};
-
-inline Sizes sizes_of(const circleloss_problem& p, const circleloss_options& o) {
-    Sizes s;
-    s.n = p.n;
-    s.d = p.d;
-    s.m = (p.ref_embeddings && p.ref_labels) ? p.m : p.n;
-    s.refs_are_queries = p.ref_embeddings == nullptr;
-    s.loss_length = o.reduction == CIRCLELOSS_REDUCTION_NONE ? p.n : 1;
-    if (s.d > std::numeric_limits<int>::max()) {
+// cuBLAS takes int dimensions: the other sizes are tiled, but D is a dimension of every product.
+inline void require_cublas_dimension(int64_t d) {
+    if (d > std::numeric_limits<int>::max()) {
         fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem->d",
-             format(" is %" PRId64 "; the CUDA backend supports at most %d (cuBLAS dimensions are int)", s.d,
-                    std::numeric_limits<int>::max()));
+                      format(" is %" PRId64 "; the CUDA backend supports at most %d (cuBLAS dimensions are int)", d,
+                             std::numeric_limits<int>::max()));
     }
-    return s;
 }
 
 // ---- the tile plan and the workspace ----------------------------------------------------------------
