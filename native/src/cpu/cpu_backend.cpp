@@ -331,7 +331,7 @@ void write_forward_outputs(const circleloss_forward_output& out, const Problem<T
         if (p.reduction == math::kReduceNone) {
             loss[i] = weighted;
         } else if (row.valid) {
-            total += static_cast<double>(p.weight(i)) * static_cast<double>(row.loss);
+            total += math::weighted_row_loss(p.weight(i), row.loss);
             valid_count += 1;
             valid_weight += static_cast<double>(p.weight(i));
         }
@@ -365,13 +365,8 @@ void compute_scales(const Problem<T, L>& p, RowStats<T>& stats) {
         math::call_divisor(math::reduction_divisor(p.reduction, valid_count, valid_weight), p.supplied_divisor);
     for (int64_t i = 0; i < p.n; ++i) {
         const bool v = valid[static_cast<size_t>(i)] != 0;
-        T coefficient;
-        if (p.reduction == math::kReduceNone) {
-            coefficient = v ? p.weight(i) * (p.upstream ? p.upstream[i] : T(1)) : T(0);
-        } else {
-            const double c = math::reduction_coefficient(static_cast<double>(p.weight(i)), v, divisor);
-            coefficient = static_cast<T>(c * (p.upstream ? static_cast<double>(p.upstream[0]) : 1.0));
-        }
+        const T upstream = p.upstream ? p.upstream[p.reduction == math::kReduceNone ? i : 0] : T(1);
+        const T coefficient = math::row_coefficient(p.reduction, v, p.weight(i), upstream, divisor);
         stats.scale[static_cast<size_t>(i)] =
             math::row_gradient_scale(stats.lp[static_cast<size_t>(i)], stats.ln[static_cast<size_t>(i)], coefficient);
     }

@@ -146,8 +146,7 @@ __global__ void __launch_bounds__(kReduceBlock)
         const math::RowLoss<T> row = math::row_loss(state[2 * i], state[2 * i + 1]);
         if (row.valid) {
             const T w = weights ? weights[i] : T(1);
-            const T weighted = w * row.loss;
-            total += static_cast<double>(weighted);
+            total += math::weighted_row_loss(w, row.loss);
             count += 1;
             weight_sum += static_cast<double>(w);
         }
@@ -186,14 +185,8 @@ __global__ void __launch_bounds__(256)
     const T ln = state[2 * i + 1];
     const math::RowLoss<T> row = math::row_loss(lp, ln);
     const T w = weights ? weights[i] : T(1);
-    T coefficient;
-    if (reduction == math::kReduceNone) {
-        coefficient = row.valid ? w * (upstream ? upstream[i] : T(1)) : T(0);
-    } else {
-        const double c = math::reduction_coefficient(static_cast<double>(w), row.valid, divisor[0]);
-        coefficient = static_cast<T>(c * (upstream ? static_cast<double>(upstream[0]) : 1.0));
-    }
-    scale[i] = math::row_gradient_scale(lp, ln, coefficient);
+    const T u = upstream ? upstream[reduction == math::kReduceNone ? i : 0] : T(1);
+    scale[i] = math::row_gradient_scale(lp, ln, math::row_coefficient(reduction, row.valid, w, u, divisor[0]));
 }
 
 // The backward tile, in place: G_ij from row i's state; for queries that are their own references also

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "circleloss/circleloss.h"
+
 #if defined(__CUDACC__)
 #define CL_HD __host__ __device__ __forceinline__
 #else
@@ -339,12 +341,13 @@ CL_HD T pair_gradient(T s, int kind, T lp_lse, T ln_lse, T row_scale, const Para
 }
 
 // Reductions: the weight c_i of row i in the reduced loss (before the upstream gradient).
+// The values of circleloss_reduction (the C ABI), as plain ints the kernels can switch on.
 enum ReductionKind : int {
-    kReduceNone = 0,
-    kReduceSum = 1,
-    kReduceSumOverBatchSize = 2,
-    kReduceMean = 3,
-    kReduceMeanWithSampleWeight = 4
+    kReduceNone = CIRCLELOSS_REDUCTION_NONE,
+    kReduceSum = CIRCLELOSS_REDUCTION_SUM,
+    kReduceSumOverBatchSize = CIRCLELOSS_REDUCTION_SUM_OVER_BATCH_SIZE,
+    kReduceMean = CIRCLELOSS_REDUCTION_MEAN,
+    kReduceMeanWithSampleWeight = CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT
 };
 
 // The divisor of a scalar reduction given count(valid) and sum(w_i * valid_i); 0 means "result is 0".
@@ -377,6 +380,23 @@ template <class T>
 CL_HD T reduction_coefficient(T weight, bool valid, T divisor) {
     if (!valid || divisor == T(0)) return T(0);
     return weight / divisor;
+}
+
+// Row i's term of a scalar reduction's total, w_i * l_i, in double whatever the element type: both
+// backends accumulate the same products (the sums themselves are in double too).
+template <class T>
+CL_HD double weighted_row_loss(T weight, T loss) {
+    return static_cast<double>(weight) * static_cast<double>(loss);
+}
+
+// The coefficient of row i's gradient before sigma(LP_i + LN_i), upstream included: for reduction NONE
+// w_i * u_i (0 for a row whose loss is 0), else c_i * u with c_i = w_i * valid_i / divisor, computed in
+// double and rounded once.
+template <class T>
+CL_HD T row_coefficient(int reduction, bool valid, T weight, T upstream, double divisor) {
+    if (reduction == kReduceNone) return valid ? weight * upstream : T(0);
+    const double c = reduction_coefficient(static_cast<double>(weight), valid, divisor);
+    return static_cast<T>(c * static_cast<double>(upstream));
 }
 
 }  // namespace math
