@@ -391,32 +391,11 @@ public sealed unsafe partial class Circle
 
             circleloss_options options = _nativeOptions;
             circleloss_session* session = _session.Session;
-            circleloss_status status;
-            string function;
-            switch (operation)
-            {
-                case Operation.Forward:
-                    function = "circleloss_forward";
-                    status = NativeMethods.circleloss_forward(&forward, session, &options, &problem);
-                    break;
-                case Operation.ForwardBackward:
-                    function = "circleloss_forward_backward";
-                    status = NativeMethods.circleloss_forward_backward(&forward, &gradient, session, &options, &problem);
-                    break;
-                default:
-                    function = "circleloss_backward";
-                    status = NativeMethods.circleloss_backward(&gradient, session, &options, &problem, Pointer(handles[6]));
-                    break;
-            }
-
-            if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
-            {
-                throw Failure(status, function);
-            }
+            CallNative(operation, session, &options, &problem, &forward, &gradient, Pointer(handles[6]), null);
 
             // The ABI does not promise that a device computation has finished when it returns (this provider's
             // has): wait for it, so that the outputs are complete on return whatever reads them next.
-            status = NativeMethods.circleloss_session_synchronize(session);
+            circleloss_status status = NativeMethods.circleloss_session_synchronize(session);
             if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
             {
                 throw Failure(status, "circleloss_session_synchronize");
