@@ -326,7 +326,7 @@ public sealed unsafe partial class Circle
             SavedStateOut = call.SavedStateOut?.Length ?? -1,
             GradEmbeddings = call.GradEmbeddings?.Length ?? -1,
             GradRefEmbeddings = call.GradRefEmbeddings?.Length ?? -1,
-            ReductionTerms = -1, // device calls have no reduction terms (CircleRequest, host memory, has)
+            ReductionTerms = -1, // device requests have no reduction terms (host spans only)
         };
         (long n, long m) = CheckShapes(operation, shape, "null");
 
