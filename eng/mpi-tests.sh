@@ -11,15 +11,16 @@ configuration="${1:-Release}"
 dll="$root/tests/CircleLoss.Interop.Distributed.MpiTests/bin/$configuration/net10.0/CircleLoss.Interop.Distributed.MpiTests.dll"
 passed=0
 failed=0
+failures=""
+# shellcheck source=results.sh
+. "$root/eng/results.sh"
 
 if ! command -v mpirun >/dev/null; then
-  echo "mpirun not found: install Open MPI (apt-get install openmpi-bin libopenmpi-dev; ./build.sh deps does)"
-  echo "mpi: 0 passed, 1 failed"
+  results_write mpi 0 1 0 "mpirun not found: install Open MPI (apt-get install openmpi-bin libopenmpi-dev; ./build.sh deps does)"
   exit 1
 fi
 if [ ! -f "$dll" ]; then
-  echo "$dll not found: build the solution first (./build.sh build)"
-  echo "mpi: 0 passed, 1 failed"
+  results_write mpi 0 1 0 "$dll not found: build the solution first (./build.sh build)"
   exit 1
 fi
 
@@ -37,13 +38,15 @@ for ranks in 1 2 3 4; do
     echo "mpirun -np $ranks: no summary (exit $rc); last lines:"
     echo "$out" | tail -20
     failed=$((failed + 1))
+    failures+="mpirun -np $ranks: no summary (exit $rc)"$'\n'
     continue
   fi
   p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
   f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
   passed=$((passed + p))
   failed=$((failed + f))
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+  failures+="$(echo "$out" | grep -E '^  FAIL' | sed 's/^  FAIL /'"$ranks"' ranks: /')"$'\n'
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); failures+="mpirun -np $ranks: exit $rc"$'\n'; fi
   echo "  ($ranks ranks: $milliseconds ms)"
 done
 
@@ -61,11 +64,13 @@ if [ -f "$cli" ]; then
       echo "  FAIL mpirun -np $ranks circleloss demo differs from one process:"
       diff <(echo "$single") <(echo "$parallel") | head -20
       failed=$((failed + 1))
+      failures+="mpirun -np $ranks circleloss demo differs from one process"$'\n'
     fi
   done
 else
   echo "  FAIL $cli not found: build the solution first"
   failed=$((failed + 1))
+  failures+="$cli not found"$'\n'
 fi
 
 # Rank 1 of 3 throws outside the loss while the others wait in a collective: the job must end, with the message.
@@ -78,7 +83,8 @@ else
   echo "  FAIL an unhandled exception on rank 1 of 3 did not abort the job (exit $rc; 124 = still waiting after 120 s)"
   echo "$out" | tail -20
   failed=$((failed + 1))
+  failures+="an unhandled exception on rank 1 of 3 did not abort the job (exit $rc)"$'\n'
 fi
 
-echo "mpi: $passed passed, $failed failed"
+results_write mpi "$passed" "$failed" 0 "$failures"
 [ "$failed" -eq 0 ]

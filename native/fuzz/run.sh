@@ -31,6 +31,14 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=../../eng/results.sh
+. "$ROOT/eng/results.sh"
+# The last line for people, and the machine-readable result (one check: the campaign passed or not).
+fuzz_fail() {
+  echo "fuzz: FAIL ($1)"
+  results_write fuzz 0 1 0 "$1" >/dev/null
+  exit "${2:-1}"
+}
 MODE=explore
 SECONDS_TO_RUN=""
 RUNS=""
@@ -45,7 +53,7 @@ while (($#)); do
     --workers) WORKERS="$2"; shift ;;
     [0-9]*) SECONDS_TO_RUN="$1" ;;
     -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
-    *) echo "fuzz: FAIL (unknown argument '$1'; see --help)"; exit 2 ;;
+    *) fuzz_fail "unknown argument '$1'; see --help" 2 ;;
   esac
   shift
 done
@@ -63,11 +71,10 @@ CC_BIN="${FUZZ_CC:-clang-14}"
 CXX_BIN="${FUZZ_CXX:-clang++-14}"
 ENUM_CHECK="${CIRCLELOSS_FUZZ_ENUM_CHECK:-ON}"
 
-command -v "$CXX_BIN" >/dev/null || { echo "fuzz: FAIL ($CXX_BIN not found: apt-get install clang-14)"; exit 2; }
+command -v "$CXX_BIN" >/dev/null || fuzz_fail "$CXX_BIN not found: apt-get install clang-14" 2
 fuzzer_lib="$("$CXX_BIN" -print-file-name=libclang_rt.fuzzer-x86_64.a)"
 if [ ! -f "$fuzzer_lib" ]; then
-  echo "fuzz: FAIL (libFuzzer runtime missing: apt-get install libclang-rt-14-dev)"
-  exit 2
+  fuzz_fail "libFuzzer runtime missing: apt-get install libclang-rt-14-dev" 2
 fi
 
 echo "==> fuzz: build ($CXX_BIN, -fsanitize=fuzzer,address,undefined, enum check $ENUM_CHECK) in $BUILD"
@@ -90,8 +97,7 @@ replay() {
   echo "==> fuzz: replaying $what"
   if ! "$FUZZER" -runs=0 "${LIMITS[@]}" "$@" >"$log" 2>&1; then
     grep -E "runtime error|ERROR: (Address|Leak)Sanitizer|circleloss fuzz oracle|^case:|^Running:" "$log" | tail -n 12 || true
-    echo "fuzz: FAIL (replaying $what; full log in $log)"
-    exit 1
+    fuzz_fail "replaying $what; full log in $log"
   fi
 }
 
@@ -102,8 +108,7 @@ if ((${#regressions[@]})); then
   echo "==> fuzz: replaying ${#regressions[@]} regression input(s)"
   if ! "$FUZZER" "${regressions[@]}" >"$BUILD/regressions.log" 2>&1; then
     grep -E "runtime error|ERROR: (Address|Leak)Sanitizer|circleloss fuzz oracle|^Running:" "$BUILD/regressions.log" | tail -n 12 || true
-    echo "fuzz: FAIL (a regression input fails; full log in $BUILD/regressions.log)"
-    exit 1
+    fuzz_fail "a regression input fails; full log in $BUILD/regressions.log"
   fi
 fi
 
@@ -159,7 +164,7 @@ if [ "$rc" -ne 0 ]; then
   for log in "${logs[@]}"; do
     grep -E "runtime error|ERROR: (Address|Leak)Sanitizer|circleloss fuzz oracle|^case:|Test unit written" "$log" | tail -n 12 || true
   done
-  echo "fuzz: FAIL (exit $rc after $execs executions, seed(s) $seeds; logs ${logs[*]}; crashing input in $ARTIFACTS)"
-  exit 1
+  fuzz_fail "exit $rc after $execs executions, seed(s) $seeds; logs ${logs[*]}; crashing input in $ARTIFACTS"
 fi
+results_write fuzz 1 0 0 >/dev/null
 echo "fuzz: PASS ($execs executions in ${elapsed}s, seed(s) $seeds, ${cov:-?} edges, corpus $(ls "$WORK" | wc -l) new inputs)"

@@ -21,6 +21,9 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIRCLELOSS_CUDA
 if ! cmake --build "$BUILD" -j"$JOBS" >"$BUILD/build.log" 2>&1; then
   tail -n 30 "$BUILD/build.log"
   echo "sanitize: FAIL (build; log $BUILD/build.log)"
+  # shellcheck source=../../eng/results.sh
+  . "$ROOT/eng/results.sh"
+  results_write sanitize 0 1 0 "the ASan + UBSan build failed (log $BUILD/build.log)" >/dev/null
   exit 1
 fi
 
@@ -32,7 +35,10 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 echo "==> sanitize: ctest (ASAN_OPTIONS=$ASAN_OPTIONS)"
 set +e
 # shellcheck disable=SC2086
-(cd "$BUILD" && ctest -j"$JOBS" --output-on-failure --timeout 300 ${CTEST_ARGS:-}) >"$BUILD/ctest.log" 2>&1
+# The machine-readable result (eng/test-summary.ps1 adds it up) is ctest's own JUnit file.
+junit=()
+if [ -n "${CIRCLELOSS_RESULTS_DIR:-}" ]; then mkdir -p "$CIRCLELOSS_RESULTS_DIR"; junit=(--output-junit "$CIRCLELOSS_RESULTS_DIR/sanitize.xml"); fi
+(cd "$BUILD" && ctest -j"$JOBS" --output-on-failure --timeout 300 "${junit[@]}" ${CTEST_ARGS:-}) >"$BUILD/ctest.log" 2>&1
 rc=$?
 set -e
 

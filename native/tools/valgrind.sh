@@ -81,8 +81,14 @@ for filter in "${RUNS[@]}"; do
   fi
 done
 
+# The machine-readable result: memcheck errors count as failures (eng/results.sh).
+# shellcheck source=../../eng/results.sh
+. "$ROOT/eng/results.sh"
 if [ "$status" -ne 0 ]; then
+  results_write valgrind "$total_passed" "$((total_failed + total_errors))" 0 \
+    "$total_failed failed, $total_errors memcheck errors (logs $BUILD/valgrind-*.log)" >/dev/null
   echo "valgrind: FAIL ($total_passed passed, $total_failed failed, $total_errors memcheck errors; logs $BUILD/valgrind-*.log)"
   exit 1
 fi
+results_write valgrind "$total_passed" 0 0 >/dev/null
 echo "valgrind: PASS ($total_passed passed, $total_failed failed, 0 memcheck errors)"

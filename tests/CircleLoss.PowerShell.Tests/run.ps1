@@ -19,6 +19,9 @@ param(
     [string] $Configuration = 'Release',
     # Receives one line: "passed failed skipped".
     [string] $SummaryFile,
+    # Receives Pester's results as JUnit XML (what eng/test-summary.ps1 reads); default: pester-results.xml
+    # beside -SummaryFile, or in build/.
+    [string] $ResultFile,
     # Where the native library is taken from (default: the project's own default, build/lib).
     [string] $NativeDir,
     # Pester's output verbosity.
@@ -94,10 +97,10 @@ try {
     $config.Output.CIFormat = 'None'
     $config.Should.ErrorAction = 'Stop'
     $config.TestResult.Enabled = $true
-    $config.TestResult.OutputFormat = 'NUnitXml'
+    $config.TestResult.OutputFormat = 'JUnitXml'
     # NUnit XML beside the summary file (build/ without one).
     $resultsDirectory = if ($SummaryFile) { Split-Path -Parent ([System.IO.Path]::GetFullPath($SummaryFile)) } else { Join-Path $root 'build' }
-    $config.TestResult.OutputPath = Join-Path $resultsDirectory 'pester-results.xml'
+    $config.TestResult.OutputPath = if ($ResultFile) { [System.IO.Path]::GetFullPath($ResultFile) } else { Join-Path $resultsDirectory 'pester-results.xml' }
     if ($FullNameFilter) { $config.Filter.FullName = $FullNameFilter }
     $null = New-Item -ItemType Directory -Force -Path (Split-Path $config.TestResult.OutputPath.Value)
 
