@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "circleloss/circleloss.h"
+#include "test_platform.h"
 
 namespace testing_support {
 
