@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the cross-built runtimes need, when missing (part of ./build.sh deps):
-#   linux-arm64: the arm64 cross compiler, qemu-user, and Debian's arm64 static OpenBLAS and C++ runtime
-#                (multiarch: dpkg --add-architecture arm64)
+#   linux-arm64: the arm64 cross compiler, qemu-user, and Debian's arm64 static OpenBLAS, C++ runtime and ICU
+#                (multiarch: dpkg --add-architecture arm64; ICU because .NET programs need it, for the smoke test)
 #   win-x64:     MinGW-w64 GCC with posix threads, wine64, Eigen (header-only)
 # GoogleTest is built from the sources of the host's libgtest-dev.
 set -euo pipefail
-packages=(crossbuild-essential-arm64 qemu-user libopenblas-pthread-dev:arm64 libstdc++6:arm64
+packages=(crossbuild-essential-arm64 qemu-user libopenblas-pthread-dev:arm64 libstdc++6:arm64 libicu72:arm64
   g++-mingw-w64-x86-64-posix wine64 libeigen3-dev)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
