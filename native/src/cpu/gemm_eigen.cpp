@@ -80,10 +80,11 @@ void gemm_any(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
 
 template <class T>
 void syrk_upper_any(int64_t n, int64_t d, const T* x, T* c) {
-    const int threads = static_cast<int>(std::min<int64_t>(product_threads, n / 64));
-    if (threads <= 1) return syrk_upper_on_this_thread(n, d, x, c);
-    // Row blocks dealt round-robin; block [r0, r1) computes C[r0:r1, r0:n] = X[r0:r1] · X[r0:n]ᵀ.
-    const int64_t block = std::max<int64_t>(64, n / (8 * threads));
+    const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(product_threads, n / 64)));
+    if (n < 512) return syrk_upper_on_this_thread(n, d, x, c);
+    // Row blocks dealt round-robin; block [r0, r1) computes C[r0:r1, r0:n] = X[r0:r1] · X[r0:n]ᵀ with the
+    // general product (for large n it beats Eigen's triangular product, measured in docs/platforms.md).
+    const int64_t block = std::max<int64_t>(256, n / (8 * threads));
     run_on_threads(threads, [&](int t) {
         for (int64_t r0 = t * block; r0 < n; r0 += threads * block) {
             const int64_t r1 = std::min(n, r0 + block);

@@ -3,11 +3,17 @@
 // (CIRCLELOSS_GEMM_ISA_NAMESPACE); gemm_eigen.cpp chooses one at run time.
 #include <cstdint>
 
-#include <Eigen/Core>
-
 #ifndef CIRCLELOSS_GEMM_ISA_NAMESPACE
-#error "compiled once per x86-64 level with CIRCLELOSS_GEMM_ISA_NAMESPACE defined (native/CMakeLists.txt)"
+#error "compiled once per x86-64 level with CIRCLELOSS_GEMM_ISA_NAMESPACE defined (native/windows.cmake)"
 #endif
+
+// Eigen's templates are emitted in every object that instantiates them, under the same names, so the
+// linker would keep one copy (of whichever level came first) for all three levels: the AVX-512 build
+// would run SSE2 code, or the baseline build AVX-512 code. Eigen's namespace is renamed per level.
+#define CIRCLELOSS_PASTE_(a, b) a##b
+#define CIRCLELOSS_PASTE(a, b) CIRCLELOSS_PASTE_(a, b)
+#define Eigen CIRCLELOSS_PASTE(Eigen_, CIRCLELOSS_GEMM_ISA_NAMESPACE)
+#include <Eigen/Core>
 
 namespace circleloss {
 namespace cpu {
