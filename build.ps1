@@ -3,13 +3,16 @@
 .SYNOPSIS
     The PowerShell twin of build.sh: the same tasks, the same steps, the same summary line.
 .DESCRIPTION
-    Deps      install what the build needs (Debian packages, .NET local tools)
+    Deps      install what the build needs (Debian packages, the cross compilers and emulators of
+              eng/cross/deps.sh, .NET local tools)
     Native    configure and build the native library and its tests (CMake, Release)
     Bindings  regenerate the P/Invoke bindings from the C header and fail on any difference
     Build     Native + Bindings + the .NET solution
-    Test      Build, then every test suite (ctest, xunit, Pester, packaging, reliability: fuzz, sanitizers,
-              valgrind); prints "N passed, N failed, N skipped". CIRCLELOSS_QUICK=1 skips reliability.
-    Pack      the NuGet packages and the PowerShell module into artifacts/
+    Test      Build, then every test suite (ctest, xunit, Pester, cross: linux-arm64 and win-x64 under qemu-aarch64
+              and wine, packaging, reliability: fuzz, sanitizers, valgrind); prints "N passed, N failed, N skipped".
+              CIRCLELOSS_QUICK=1 skips reliability and the emulated native tests.
+    Pack      the NuGet packages (runtime packages for linux-x64, linux-arm64, win-x64) and the PowerShell module
+              into artifacts/
     Demo      the main job: `circleloss demo`
     On a fresh machine run it through the repository's local PowerShell tool:
         dotnet tool restore; dotnet pwsh ./build.ps1 -Task Test
@@ -64,6 +67,7 @@ function Invoke-Deps {
         Invoke-Apt @('update', '-qq')
         Invoke-Apt (@('install', '-y', '-qq', '--no-install-recommends') + $missing)
     }
+    Invoke-Checked 'bash' @((Join-Path $Root 'eng/cross/deps.sh'))
     if (Test-Path (Join-Path $Root '.config/dotnet-tools.json')) { Invoke-Checked 'dotnet' @('tool', 'restore') }
 }
 
@@ -137,8 +141,22 @@ function Invoke-PesterSuite {
     return ($rc -eq 0)
 }
 
+function Invoke-Cross {
+    Write-Step 'cross (linux-arm64 under qemu-aarch64, win-x64 under wine)'
+    $env:BUILD_DIR = $BuildDir
+    $env:CONFIGURATION = $Configuration
+    $out = & bash (Join-Path $Root 'eng/cross/check.sh') 2>&1 | Out-String
+    $rc = $LASTEXITCODE
+    Write-Host $out
+    if ($out -match '(?m)^cross: (\d+) passed, (\d+) failed, (\d+) skipped') {
+        Add-SummaryLine 'cross' ([int]$Matches[1]) ([int]$Matches[2]) ([int]$Matches[3])
+    } else { Add-SummaryLine 'cross' 0 1 0; return $false }
+    return ($rc -eq 0)
+}
+
 function Invoke-Packaging {
     Write-Step 'packaging (pack, native dependencies, consumer sample, TorchSharp sample)'
+    $env:BUILD_DIR = $BuildDir
     $out = & bash (Join-Path $Root 'eng/packaging-check.sh') $Configuration 2>&1 | Out-String
     $rc = $LASTEXITCODE
     Write-Host $out
@@ -168,6 +186,7 @@ function Invoke-Test {
     $ok = Invoke-CTest
     $ok = (Invoke-DotnetTests) -and $ok
     $ok = (Invoke-PesterSuite) -and $ok
+    $ok = (Invoke-Cross) -and $ok
     $ok = (Invoke-Packaging) -and $ok
     $ok = (Invoke-Reliability) -and $ok
     Write-Step 'summary'
@@ -183,6 +202,9 @@ function Invoke-Test {
 
 function Invoke-Pack {
     Invoke-Build
+    $env:BUILD_DIR = $BuildDir
+    $env:CONFIGURATION = $Configuration
+    Invoke-Checked 'bash' @((Join-Path $Root 'eng/cross/build.sh'))
     Invoke-Checked 'bash' @((Join-Path $Root 'eng/pack.sh'), $Configuration)
 }
 

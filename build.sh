@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # One entry point for contributors: ./build.sh <task> [...]
-#   deps      install what the build needs (Debian packages, .NET local tools)
+#   deps      install what the build needs (Debian packages, the cross compilers and emulators of
+#             eng/cross/deps.sh, .NET local tools)
 #   native    configure and build the native library and its tests (CMake, Release)
 #   bindings  regenerate the P/Invoke bindings from the C header and fail on any difference
 #   build     native + bindings check + the .NET solution
-#   test      build, then every test suite (ctest, xunit, Pester, packaging, and the reliability
-#             checks: fuzzing, ASan/UBSan, valgrind); prints "N passed, N failed, N skipped".
-#             CIRCLELOSS_QUICK=1 leaves out the reliability checks (about 4 minutes).
-#   pack      the NuGet packages and the PowerShell module into artifacts/
+#   test      build, then every test suite (ctest, xunit, Pester, cross: linux-arm64 and win-x64 built
+#             and their native tests run under qemu-aarch64 and wine, packaging: the sample published
+#             per RID, and the reliability checks: fuzzing, ASan/UBSan, valgrind); prints
+#             "N passed, N failed, N skipped". CIRCLELOSS_QUICK=1 leaves out the reliability checks
+#             and the emulated native tests.
+#   pack      the NuGet packages (runtime packages for linux-x64, linux-arm64, win-x64: the last two
+#             cross-built by eng/cross/build.sh) and the PowerShell module into artifacts/
 #   demo      the main job: `circleloss demo` (trains an embedding on the bundled digits)
 # Environment: CONFIGURATION (Release), CIRCLELOSS_CUDA (AUTO|ON|OFF), BUILD_DIR (build).
 set -euo pipefail
@@ -39,6 +43,7 @@ task_deps() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
   command -v dotnet >/dev/null || { echo "the .NET SDK 10 is required (dotnet not on PATH)" >&2; exit 1; }
+  eng/cross/deps.sh
   if [ -f .config/dotnet-tools.json ]; then
     dotnet tool restore >/dev/null
   fi
@@ -132,13 +137,28 @@ run_pester() {
   return $rc
 }
 
+# linux-arm64 and win-x64: cross-built, their native tests under qemu-aarch64 and wine (eng/cross/check.sh).
+run_cross() {
+  log "cross (linux-arm64 under qemu-aarch64, win-x64 under wine)"
+  local out rc line
+  set +e
+  out=$(BUILD_DIR="$BUILD_DIR" CONFIGURATION="$CONFIGURATION" eng/cross/check.sh 2>&1)
+  rc=$?
+  set -e
+  echo "$out"
+  line=$(echo "$out" | grep -E '^cross: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -1)
+  if [ -z "$line" ]; then record cross 0 1 0; return 1; fi
+  record cross $(echo "$line" | sed -E 's/^cross: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/')
+  return $rc
+}
+
 # The packages as a user gets them: eng/packaging-check.sh (pack, the shipped library's dependencies, the consumer
 # sample and the TorchSharp sample installed from the packed packages).
 run_packaging() {
   log "packaging (pack, native dependencies, consumer sample, TorchSharp sample)"
   local out rc line
   set +e
-  out=$(eng/packaging-check.sh "$CONFIGURATION" 2>&1)
+  out=$(BUILD_DIR="$BUILD_DIR" eng/packaging-check.sh "$CONFIGURATION" 2>&1)
   rc=$?
   set -e
   echo "$out"
@@ -181,6 +201,7 @@ task_test() {
   run_ctest || status=1
   run_dotnet_tests || status=1
   run_pester || status=1
+  run_cross || status=1
   run_packaging || status=1
   run_reliability || status=1
   log "summary"
@@ -196,7 +217,8 @@ task_test() {
 
 task_pack() {
   task_build
-  eng/pack.sh "$CONFIGURATION"
+  BUILD_DIR="$BUILD_DIR" CONFIGURATION="$CONFIGURATION" eng/cross/build.sh
+  BUILD_DIR="$BUILD_DIR" eng/pack.sh "$CONFIGURATION"
 }
 
 task_demo() {
@@ -216,7 +238,7 @@ main() {
   shift || true
   case "$task" in
     deps | native | bindings | build | test | pack | demo) "task_$task" "$@" ;;
-    -h | --help | help) sed -n '2,11p' "$0" ;;
+    -h | --help | help) sed -n '2,16p' "$0" ;;
     *) echo "unknown task '$task' (try: ./build.sh help)" >&2; exit 2 ;;
   esac
 }
