@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # One entry point for contributors: ./build.sh <task> [...]
-#   deps      install what the build needs (Debian packages, .NET local tools)
+#   deps      install what the build needs (Debian packages, the cross compilers and emulators of
+#             eng/cross/deps.sh, .NET local tools)
 #   native    configure and build the native library and its tests (CMake, Release)
 #   bindings  regenerate the P/Invoke bindings from the C header and fail on any difference
 #   build     native + bindings check + the .NET solution
-#   test      build, then every test suite (ctest, xunit, mpirun 1-4 ranks, Pester, packaging, and the reliability
-#             checks: fuzzing, ASan/UBSan, valgrind); prints "N passed, N failed, N skipped".
-#             CIRCLELOSS_QUICK=1 leaves out the reliability checks (about 4 minutes).
-#   pack      the NuGet packages and the PowerShell module into artifacts/
+#   test      build, then every test suite (ctest, xunit, mpirun 1-4 ranks, Pester, cross: linux-arm64
+#             and win-x64 built and their native tests run under qemu-aarch64 and wine, packaging: the
+#             sample published per RID, and the reliability checks: fuzzing, ASan/UBSan, valgrind). Each
+#             suite writes a machine-readable result into $BUILD_DIR/test-results (JUnit, trx);
+#             eng/test-summary.ps1 prints the table and "N passed, N failed, N skipped".
+#             CIRCLELOSS_QUICK=1 leaves out the reliability checks and the emulated native tests.
+#   pack      the NuGet packages (runtime packages for linux-x64, linux-arm64, win-x64: the last two
+#             cross-built by eng/cross/build.sh) and the PowerShell module into artifacts/
 #   demo      the main job: `circleloss demo` (trains an embedding on the bundled digits)
 # Environment: CONFIGURATION (Release), CIRCLELOSS_CUDA (AUTO|ON|OFF), BUILD_DIR (build).
 set -euo pipefail
@@ -17,7 +22,6 @@ cd "$ROOT"
 CONFIGURATION="${CONFIGURATION:-Release}"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 CIRCLELOSS_CUDA="${CIRCLELOSS_CUDA:-AUTO}"
-SUMMARY="$BUILD_DIR/test-summary.txt"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -39,6 +43,7 @@ task_deps() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
   command -v dotnet >/dev/null || { echo "the .NET SDK 10 is required (dotnet not on PATH)" >&2; exit 1; }
+  eng/cross/deps.sh
   if [ -f .config/dotnet-tools.json ]; then
     dotnet tool restore >/dev/null
   fi
@@ -67,153 +72,78 @@ task_build() {
   fi
 }
 
-# Appends "suite passed failed skipped" to the summary.
-record() { echo "$1 $2 $3 $4" >>"$SUMMARY"; }
-
+# Every suite writes its result into $RESULTS (ctest's and Pester's JUnit, xunit's trx, the script suites'
+# JUnit from eng/results.sh); eng/test-summary.ps1 adds them up. A suite's exit status only says whether
+# to go on: the counts come from the files.
 run_ctest() {
   log "native tests (ctest)"
-  local out
-  set +e
-  out=$(cd "$BUILD_DIR" && ctest -j"$(nproc)" --output-on-failure 2>&1)
-  local rc=$?
-  set -e
-  echo "$out" | grep -v -E '^\s+(Start|[0-9]+/[0-9]+ Test)' || true
-  local total failed
-  total=$(echo "$out" | sed -n -E 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' | tail -1)
-  failed=$(echo "$out" | sed -n -E 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' | tail -1)
-  if [ -z "$total" ]; then record ctest 0 1 0; return 1; fi
-  local skipped
-  skipped=$(echo "$out" | grep -c -E '^\s+[0-9]+ - .* \(Skipped\)$' || true)
-  record ctest $((total - failed - skipped)) "$failed" "$skipped"
-  return $rc
+  (cd "$BUILD_DIR" && ctest -j"$(nproc)" --output-on-failure --output-junit "$RESULTS/ctest.xml") |
+    grep -v -E '^\s+(Start|[0-9]+/[0-9]+ Test)'
 }
 
 run_dotnet_tests() {
   [ -f CircleLoss.Interop.sln ] || return 0
   log "managed tests (xunit)"
-  local trx_dir="$BUILD_DIR/test-results"
-  rm -rf "$trx_dir"
-  set +e
   dotnet test CircleLoss.Interop.sln -c "$CONFIGURATION" --no-build -nologo \
-    --logger "trx;LogFilePrefix=xunit" --results-directory "$trx_dir" -v q
-  local rc=$?
-  set -e
-  local passed=0 failed=0 skipped=0 f
-  for f in "$trx_dir"/*.trx; do
-    [ -f "$f" ] || continue
-    local counters
-    counters=$(grep -o '<Counters [^>]*>' "$f" | head -1)
-    local t p f
-    t=$(echo "$counters" | sed -n -E 's/.* total="([0-9]+)".*/\1/p')
-    p=$(echo "$counters" | sed -n -E 's/.* passed="([0-9]+)".*/\1/p')
-    f=$(echo "$counters" | sed -n -E 's/.* failed="([0-9]+)".*/\1/p')
-    passed=$((passed + p))
-    failed=$((failed + f))
-    skipped=$((skipped + t - p - f))  # skipped tests are counted in total only
-  done
-  if [ $rc -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
-  record xunit "$passed" "$failed" "$skipped"
-  return $rc
+    --logger "trx;LogFilePrefix=xunit" --results-directory "$RESULTS/xunit" -v q
 }
+
+# The distributed loss under mpirun with 1 to 4 ranks, and the abort check.
+run_mpi() { log "distributed tests (mpirun, 1 to 4 ranks)"; eng/mpi-tests.sh "$CONFIGURATION"; }
 
 run_pester() {
-  [ -f tests/CircleLoss.PowerShell.Tests/run.ps1 ] || return 0
   log "PowerShell tests (Pester)"
-  set +e
   dotnet pwsh -NoProfile -NonInteractive -File tests/CircleLoss.PowerShell.Tests/run.ps1 \
-    -Configuration "$CONFIGURATION" -SummaryFile "$BUILD_DIR/pester-summary.txt"
-  local rc=$?
-  set -e
-  if [ -f "$BUILD_DIR/pester-summary.txt" ]; then
-    record pester $(cat "$BUILD_DIR/pester-summary.txt")
-  else
-    record pester 0 1 0
-  fi
-  return $rc
+    -Configuration "$CONFIGURATION" -SummaryFile "$BUILD_DIR/pester-summary.txt" -ResultFile "$RESULTS/pester.xml"
 }
 
-# The distributed loss under mpirun with 1 to 4 ranks, and the abort check: eng/mpi-tests.sh.
-run_mpi() {
-  [ -x eng/mpi-tests.sh ] || return 0
-  log "distributed tests (mpirun, 1 to 4 ranks)"
-  local out rc line
-  set +e
-  out=$(eng/mpi-tests.sh "$CONFIGURATION" 2>&1)
-  rc=$?
-  set -e
-  echo "$out"
-  line=$(echo "$out" | grep -E '^mpi: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-  if [ -z "$line" ]; then record mpi 0 1 0; return 1; fi
-  record mpi "$(echo "$line" | sed -E 's/^mpi: ([0-9]+) passed.*/\1/')" "$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')" 0
-  return $rc
+# linux-arm64 and win-x64: cross-built, their native tests under qemu-aarch64 and wine.
+run_cross() {
+  log "cross (linux-arm64 under qemu-aarch64, win-x64 under wine)"
+  BUILD_DIR="$BUILD_DIR" CONFIGURATION="$CONFIGURATION" eng/cross/check.sh
 }
 
-# The packages as a user gets them: eng/packaging-check.sh (pack, the shipped library's dependencies, the consumer
-# sample and the TorchSharp sample installed from the packed packages).
+# The packages as a user gets them: pack, the shipped libraries' dependencies, the consumer sample per RID and
+# the TorchSharp sample installed from the packed packages.
 run_packaging() {
-  log "packaging (pack, native dependencies, consumer sample, TorchSharp sample)"
-  local out rc line
-  set +e
-  out=$(eng/packaging-check.sh "$CONFIGURATION" 2>&1)
-  rc=$?
-  set -e
-  echo "$out"
-  line=$(echo "$out" | grep -E '^packaging: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-  if [ -z "$line" ]; then record packaging 0 1 0; return 1; fi
-  record packaging "$(echo "$line" | sed -E 's/^packaging: ([0-9]+) passed.*/\1/')" \
-    "$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')" 0
-  return $rc
+  log "packaging (pack, native dependencies, consumer sample per RID, TorchSharp sample)"
+  BUILD_DIR="$BUILD_DIR" eng/packaging-check.sh "$CONFIGURATION"
 }
 
 # Fuzzing (the corpus and regressions replayed, then a fixed seed for a fixed number of executions:
-# reproducible), every native test under ASan + UBSan, a valgrind subset: native/tools/reliability-ci.sh
-# counts each part as a test, plus the sanitizer run's ctest results.
+# reproducible), every native test under ASan + UBSan, a valgrind subset; each part writes its result.
 run_reliability() {
-  if [ "${CIRCLELOSS_QUICK:-0}" = 1 ]; then
-    log "reliability checks skipped (CIRCLELOSS_QUICK=1)"
-    return 0
-  fi
   log "reliability (fuzz, sanitizers, valgrind)"
-  local out rc
-  set +e
-  out=$(BUILD_DIR="$BUILD_DIR" native/tools/reliability-ci.sh 2>&1)
-  rc=$?
-  set -e
-  echo "$out"
-  local line passed failed
-  line=$(echo "$out" | grep -E '^reliability: [0-9]+ passed, [0-9]+ failed' | tail -1)
-  passed=$(echo "$line" | sed -n -E 's/^reliability: ([0-9]+) passed.*/\1/p')
-  failed=$(echo "$line" | sed -n -E 's/.* ([0-9]+) failed.*/\1/p')
-  if [ -z "$line" ]; then record reliability 0 1 0; return 1; fi
-  record reliability "$passed" "$failed" 0
-  return $rc
+  BUILD_DIR="$BUILD_DIR" native/tools/reliability-ci.sh
 }
 
 task_test() {
   task_build
-  mkdir -p "$BUILD_DIR"
-  : >"$SUMMARY"
-  local status=0
-  run_ctest || status=1
-  run_dotnet_tests || status=1
-  run_mpi || status=1
-  run_pester || status=1
-  run_packaging || status=1
-  run_reliability || status=1
+  RESULTS="$BUILD_DIR/test-results"
+  rm -rf "$RESULTS"
+  mkdir -p "$RESULTS"
+  export CIRCLELOSS_RESULTS_DIR="$RESULTS"
+  local suites=(ctest dotnet_tests mpi pester cross packaging) expected="ctest,xunit,mpi,pester,cross,packaging"
+  if [ "${CIRCLELOSS_QUICK:-0}" = 1 ]; then
+    log "reliability checks skipped (CIRCLELOSS_QUICK=1)"
+  else
+    suites+=(reliability)
+    expected+=",fuzz,sanitize,valgrind"
+  fi
+  local suite
+  set +e
+  for suite in "${suites[@]}"; do "run_$suite"; done
   log "summary"
-  local passed=0 failed=0 skipped=0 suite p f s
-  while read -r suite p f s; do
-    printf '  %-8s %5d passed, %d failed, %d skipped\n' "$suite" "$p" "$f" "$s"
-    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  done <"$SUMMARY"
-  echo "$passed passed, $failed failed, $skipped skipped"
-  [ $failed -eq 0 ] || status=1
+  dotnet pwsh -NoProfile -NonInteractive -File eng/test-summary.ps1 -ResultsDir "$RESULTS" -Expected "$expected"
+  local status=$?
+  set -e
   return $status
 }
 
 task_pack() {
   task_build
-  eng/pack.sh "$CONFIGURATION"
+  BUILD_DIR="$BUILD_DIR" CONFIGURATION="$CONFIGURATION" eng/cross/build.sh
+  BUILD_DIR="$BUILD_DIR" eng/pack.sh "$CONFIGURATION"
 }
 
 task_demo() {
@@ -233,7 +163,7 @@ main() {
   shift || true
   case "$task" in
     deps | native | bindings | build | test | pack | demo) "task_$task" "$@" ;;
-    -h | --help | help) sed -n '2,11p' "$0" ;;
+    -h | --help | help) sed -n '2,16p' "$0" ;;
     *) echo "unknown task '$task' (try: ./build.sh help)" >&2; exit 2 ;;
   esac
 }

@@ -1,9 +1,9 @@
 #include "cuda_loader.h"
 
-#include <dlfcn.h>
-
 #include <cstdlib>
 #include <mutex>
+
+#include "platform/platform.h"
 
 namespace circleloss {
 namespace {
@@ -16,34 +16,42 @@ struct LibraryLocation {
 const LibraryLocation& location() {
     static const LibraryLocation loc = [] {
         LibraryLocation l;
-        Dl_info info{};
-        if (dladdr(reinterpret_cast<void*>(&core_library_path), &info) != 0 && info.dli_fname) {
-            l.path = info.dli_fname;
-            const size_t slash = l.path.rfind('/');
-            l.directory = slash == std::string::npos ? std::string("./") : l.path.substr(0, slash + 1);
-        }
+        l.path = platform::module_path_of(reinterpret_cast<const void*>(&core_library_path));
+        if (!l.path.empty()) l.directory = platform::directory_of(l.path);
         return l;
     }();
     return loc;
 }
 
+// The CUDA provider is built for linux-x64 only (Debian's CUDA toolkit and the provider package target it).
+#if defined(__linux__) && defined(__x86_64__)
+constexpr bool kCudaProviderBuiltForThisPlatform = true;
+#else
+constexpr bool kCudaProviderBuiltForThisPlatform = false;
+#endif
+
 CudaProviderStatus load_and_probe() {
     CudaProviderStatus status;
+    if (!kCudaProviderBuiltForThisPlatform) {
+        status.detail = std::string("CUDA is unavailable on ") + platform::runtime_identifier() +
+                        ": the CUDA provider is built for linux-x64 only (CircleLoss.Interop.Cuda.linux-x64); "
+                        "this library computes on the CPU";
+        return status;
+    }
     const char* override_path = std::getenv("CIRCLELOSS_CUDA_PROVIDER");
     const std::string path = (override_path && *override_path) ? std::string(override_path)
                                                                : core_library_directory() + "libcircleloss_cuda.so";
-    // RTLD_LOCAL: the provider's CUDA runtime stays private to it.
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    std::string why;
+    void* handle = platform::load_library(path, why);  // privately: the provider's CUDA runtime stays its own
     if (!handle) {
-        const char* why = dlerror();
-        status.detail = "the CUDA provider could not be loaded from " + path + ": " +
-                        (why ? why : "unknown dlopen error") +
+        status.detail = "the CUDA provider could not be loaded from " + path + ": " + why +
                         " (the CUDA provider ships in the CircleLoss.Interop.Cuda.linux-x64 package and must sit"
                         " beside libcircleloss.so)";
         return status;
     }
     // The provider stays loaded for the life of the process (the CUDA runtime does not like unloading).
-    auto entry = reinterpret_cast<circleloss_provider_entry_fn>(dlsym(handle, CIRCLELOSS_PROVIDER_ENTRY_SYMBOL));
+    auto entry = reinterpret_cast<circleloss_provider_entry_fn>(
+        platform::find_symbol(handle, CIRCLELOSS_PROVIDER_ENTRY_SYMBOL));
     if (!entry) {
         status.detail = path + " does not export " CIRCLELOSS_PROVIDER_ENTRY_SYMBOL ": not a CircleLoss CUDA provider";
         return status;

@@ -3,8 +3,6 @@
 // for bit, thread-local errors under load, and calls from static destructors.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -20,15 +18,7 @@ using namespace testing_support;
 
 namespace {
 
-// Resident set size in bytes, from /proc/self/statm (second field, in pages).
-long resident_bytes() {
-    FILE* f = std::fopen("/proc/self/statm", "r");
-    if (!f) return -1;
-    long size = 0, resident = 0;
-    const int read = std::fscanf(f, "%ld %ld", &size, &resident);
-    std::fclose(f);
-    return read == 2 ? resident * sysconf(_SC_PAGESIZE) : -1;
-}
+long resident_bytes() { return resident_set_bytes(); }
 
 // A tiny valid problem: n = 6, d = 3, self-similarity, float32, outputs owned here.
 struct TinyCall {

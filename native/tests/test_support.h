@@ -11,6 +11,7 @@
 
 #include "circleloss/circleloss.h"
 #include "golden_cases.h"
+#include "test_platform.h"
 
 namespace testing_support {
 

@@ -22,7 +22,7 @@ echo "==> build the module ($configuration)"
 include_cuda=true
 [ "${CIRCLELOSS_MODULE_CUDA:-1}" = "0" ] && include_cuda=false
 dotnet build "$here/CircleLoss.PowerShell.csproj" -c "$configuration" -nologo -v q -p:CircleLossNativeDir="$native_dir" \
-  -p:ModuleIncludeCudaProvider="$include_cuda"
+  -p:ModuleIncludeCudaProvider="$include_cuda" -p:RequireEveryCircleLossNative=true
 layout="$here/bin/$configuration/module/CircleLoss"
 
 rm -rf "$out"

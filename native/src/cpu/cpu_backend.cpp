@@ -1,7 +1,5 @@
 #include "cpu/cpu_backend.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -14,8 +12,10 @@
 #include <vector>
 
 #include "errors.h"
+#include "cpu/gemm.h"
 #include "cpu/row_kernels.h"
 #include "math/circle_math.h"
+#include "platform/platform.h"
 
 namespace circleloss {
 namespace cpu {
@@ -33,28 +33,6 @@ constexpr int64_t kColumnTile = 1024;
 constexpr int64_t kPanelRows = 256;
 // Column block of the column-wise log-sum-exp: a 256 × 512 block stays in L2 for its two passes.
 constexpr int64_t kColumnBlock = 512;
-
-void configure_openblas_once() {
-    static std::once_flag once;
-    // Our own pool parallelises over tiles; each GEMM call runs single-threaded inside a worker.
-    std::call_once(once, [] { openblas_set_num_threads(1); });
-}
-
-// C (m×n, ldc) = op(A) · op(B) (+ C when accumulating); row-major; op = transpose when asked.
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-          int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a,
-                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), accumulate ? 1.0f : 0.0f, c,
-                static_cast<blasint>(ldc));
-}
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
-          int64_t ldb, double* c, int64_t ldc, bool accumulate) {
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a,
-                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), accumulate ? 1.0 : 0.0, c,
-                static_cast<blasint>(ldc));
-}
 
 // A typed view of a validated problem: element type T, label type L.
 template <class T, class L>
@@ -593,31 +571,22 @@ double product_floor(const ResolvedProblem& rp, int threads) {
     std::fill(s.get(), s.get() + std::max<int64_t>(n * m, 1), T(0));
     std::fill(dx.get(), dx.get() + std::max<int64_t>(n * d, 1), T(0));
     std::fill(dr.get(), dr.get() + std::max<int64_t>(m * d, 1), T(0));
-    static std::mutex openblas_threads;  // the thread count is global to OpenBLAS
-    std::lock_guard<std::mutex> lock(openblas_threads);
-    openblas_set_num_threads(threads);
-    const auto start = std::chrono::steady_clock::now();
-    if (n > 0 && m > 0) {
-        if (rp.refs_are_queries) {
-            if (sizeof(T) == sizeof(float)) {
-                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(d), 1.0f,
-                            reinterpret_cast<const float*>(x), static_cast<blasint>(d), 0.0f, reinterpret_cast<float*>(s.get()),
-                            static_cast<blasint>(n));
+    std::chrono::steady_clock::duration elapsed{};
+    with_multithreaded_gemm(threads, [&] {
+        const auto start = std::chrono::steady_clock::now();
+        if (n > 0 && m > 0) {
+            if (rp.refs_are_queries) {
+                syrk_upper(n, d, x, s.get());
+                gemm(false, false, n, d, n, s.get(), n, x, d, dx.get(), d, false);
             } else {
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(d), 1.0,
-                            reinterpret_cast<const double*>(x), static_cast<blasint>(d), 0.0, reinterpret_cast<double*>(s.get()),
-                            static_cast<blasint>(n));
+                gemm(false, true, n, m, d, x, d, r, d, s.get(), m, false);
+                gemm(false, false, n, d, m, s.get(), m, r, d, dx.get(), d, false);
+                gemm(true, false, m, d, n, s.get(), m, x, d, dr.get(), d, false);
             }
-            gemm(false, false, n, d, n, s.get(), n, x, d, dx.get(), d, false);
-        } else {
-            gemm(false, true, n, m, d, x, d, r, d, s.get(), m, false);
-            gemm(false, false, n, d, m, s.get(), m, r, d, dx.get(), d, false);
-            gemm(true, false, m, d, n, s.get(), m, x, d, dr.get(), d, false);
         }
-    }
-    const auto stop = std::chrono::steady_clock::now();
-    openblas_set_num_threads(1);
-    return std::chrono::duration<double>(stop - start).count();
+        elapsed = std::chrono::steady_clock::now() - start;
+    });
+    return std::chrono::duration<double>(elapsed).count();
 }
 
 }  // namespace
@@ -665,7 +634,7 @@ CpuBackend::CpuBackend(int num_threads, uint64_t workspace_limit_bytes)
     : pool_(num_threads > 0 ? num_threads : default_num_threads()),
       workspace_limit_bytes_(workspace_limit_bytes),
       plan_policy_(plan_policy_from_environment()) {
-    configure_openblas_once();
+    use_single_threaded_gemm();
 }
 
 PlanPolicy CpuBackend::plan_policy_from_environment() {
@@ -683,23 +652,7 @@ int CpuBackend::default_num_threads() {
 }
 
 std::string CpuBackend::gemm_and_cpu_description() {
-    std::string features;
-    __builtin_cpu_init();
-    const struct {
-        const char* name;
-        bool present;
-    } isa[] = {{"sse4.2", __builtin_cpu_supports("sse4.2") != 0}, {"avx", __builtin_cpu_supports("avx") != 0},
-               {"avx2", __builtin_cpu_supports("avx2") != 0},     {"fma", __builtin_cpu_supports("fma") != 0},
-               {"avx512f", __builtin_cpu_supports("avx512f") != 0}};
-    for (const auto& f : isa) {
-        if (!f.present) continue;
-        if (!features.empty()) features += ' ';
-        features += f.name;
-    }
-    std::string config = openblas_get_config();
-    while (!config.empty() && config.back() == ' ') config.pop_back();
-    return "GEMM: " + config + ", kernel " + openblas_get_corename() + "; CPU features: " +
-           (features.empty() ? std::string("baseline x86-64") : features);
+    return "GEMM: " + gemm_description() + "; CPU features: " + platform::cpu_features();
 }
 
 std::string CpuBackend::describe() const {

@@ -131,7 +131,19 @@ inline __attribute__((always_inline)) void row_gradient_symmetric_impl(const Row
 
 }  // namespace
 
+// How the kernels are built for several instruction sets (row_kernels.h):
+//   Linux x86-64: cloned by GCC per ISA, the clone chosen at load time (ifunc);
+//   Windows x86-64: PE has no ifunc, so CMake compiles this file once per x86-64 level into the namespace
+//     CIRCLELOSS_ROW_KERNELS_ISA_NAMESPACE, and row_kernels_dispatch.cpp chooses at run time;
+//   arm64: once, for the baseline (Advanced SIMD is part of ARMv8-A).
+#if defined(CIRCLELOSS_ROW_KERNELS_ISA_NAMESPACE)
+#define CIRCLELOSS_ISA_CLONES
+namespace CIRCLELOSS_ROW_KERNELS_ISA_NAMESPACE {
+#elif defined(__x86_64__) && defined(__ELF__)
 #define CIRCLELOSS_ISA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CIRCLELOSS_ISA_CLONES
+#endif
 
 // The exported kernels: one set per element type and label type, each cloned per ISA.
 #define CIRCLELOSS_DEFINE_ROW_KERNELS(T, L)                                                                          \
@@ -161,5 +173,8 @@ CIRCLELOSS_DEFINE_ROW_KERNELS(float, int64_t)
 CIRCLELOSS_DEFINE_ROW_KERNELS(double, int32_t)
 CIRCLELOSS_DEFINE_ROW_KERNELS(double, int64_t)
 
+#if defined(CIRCLELOSS_ROW_KERNELS_ISA_NAMESPACE)
+}  // namespace CIRCLELOSS_ROW_KERNELS_ISA_NAMESPACE
+#endif
 }  // namespace cpu
 }  // namespace circleloss

@@ -1,6 +1,7 @@
 // The per-row loops of the CPU backend: the shared per-pair math applied along one row segment of a
-// similarity tile. Each is compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time
-// (GCC function multi-versioning: x86-64-v4, x86-64-v3, baseline), so one shipped binary runs everywhere and is fast where it can be.
+// similarity tile. On x86-64 each is compiled for AVX-512, AVX2 and baseline x86-64 and picked for the
+// CPU (Linux: GCC function multi-versioning at load time; Windows: one build per level and a run-time
+// choice, row_kernels_dispatch.cpp), so one shipped binary runs everywhere and is fast where it can be.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,7 @@ struct ColumnStates {
 // row_gradient: out[j] = G_ij for the segment (out may alias row.s).
 // row_gradient_symmetric: for queries that are their own references, out[j] = G_ij + G_ji, where G_ji
 //   is the same similarity seen from query j against reference i.
+// (Kept defined: row_kernels_dispatch.cpp declares each ISA's set with it.)
 #define CIRCLELOSS_DECLARE_ROW_KERNELS(T, L)                                                                       \
     void accumulate_row_lse(const RowSegment<T, L>& row, const math::Params<T>& params, T* scratch,                \
                             math::OnlineLse<T>& positives, math::OnlineLse<T>& negatives);                         \
@@ -66,7 +68,6 @@ CIRCLELOSS_DECLARE_ROW_KERNELS(float, int32_t)
 CIRCLELOSS_DECLARE_ROW_KERNELS(float, int64_t)
 CIRCLELOSS_DECLARE_ROW_KERNELS(double, int32_t)
 CIRCLELOSS_DECLARE_ROW_KERNELS(double, int64_t)
-#undef CIRCLELOSS_DECLARE_ROW_KERNELS
 
 }  // namespace cpu
 }  // namespace circleloss

@@ -142,7 +142,17 @@ internal static unsafe class NativeLibraryLoader
             {
                 if (TryLoadFile(candidate, "", attempts, ref handle, ref loadedFrom))
                 {
-                    break;
+                    if (NativeLibrary.TryGetExport(handle, "circleloss_version", out _))
+                    {
+                        break;
+                    }
+
+                    // Another file of the same name: on Windows the circleloss tool's own managed assembly is
+                    // circleloss.dll, beside it, while the native library is under runtimes/win-x64/native/.
+                    NativeLibrary.Free(handle);
+                    handle = IntPtr.Zero;
+                    loadedFrom = null;
+                    attempts.Add($"{candidate}: not the CircleLoss native library (no circleloss_version export)");
                 }
             }
 
