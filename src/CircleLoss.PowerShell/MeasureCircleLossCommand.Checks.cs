@@ -1,10 +1,5 @@
 using System;
-using System.Collections;
-using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
-using System.Management.Automation;
-using System.Numerics;
 using CircleLoss.Interop;
 
 namespace CircleLoss.PowerShell;
