@@ -31,10 +31,12 @@ passed=0
 failed=0
 # Starts one GoogleTest process (or shard) under the emulator: run_gtest <label> <filter> [VAR=value...]
 run_gtest() {
-  local label="$1" filter="$2"
+  local label="$1" filter="$2" xml="$out/$1.xml"
   shift 2
+  # A Windows program needs the report's path as a Windows path (wine maps / to Z:).
+  [ "$rid" = win-x64 ] && xml="Z:${xml//\//\\}"
   env "$@" timeout "${CROSS_TEST_TIMEOUT:-1200}" bash -c 'source "$0"; cross_run "$1" "$2" --gtest_brief=1 --gtest_filter="$3" --gtest_output="xml:$4"' \
-    "$cross_root/eng/cross/common.sh" "$rid" "$tests" "$filter" "$out/$label.xml" >"$out/$label.log" 2>&1
+    "$cross_root/eng/cross/common.sh" "$rid" "$tests" "$filter" "$xml" >"$out/$label.log" 2>&1
   echo $? >"$out/$label.rc"
 }
 
