@@ -18,16 +18,6 @@ using namespace testing_support;
 
 namespace {
 
-template <class T>
-std::vector<T> cast(const std::vector<double>& v) {
-    return std::vector<T>(v.begin(), v.end());
-}
-
-template <class T>
-std::vector<double> widen(const std::vector<T>& v) {
-    return std::vector<double>(v.begin(), v.end());
-}
-
 circleloss_options options_of(const Case& c, circleloss_gradient_mode mode) {
     circleloss_options o;
     circleloss_options_init(&o);

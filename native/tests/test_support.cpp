@@ -195,17 +195,6 @@ SessionHolder::SessionHolder(int threads, circleloss_backend backend, uint64_t w
 
 SessionHolder::~SessionHolder() { circleloss_session_destroy(session); }
 
-namespace {
-template <class T>
-std::vector<T> cast(const std::vector<double>& v) {
-    return std::vector<T>(v.begin(), v.end());
-}
-template <class T>
-std::vector<double> widen(const std::vector<T>& v) {
-    return std::vector<double>(v.begin(), v.end());
-}
-}  // namespace
-
 std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels) {
     std::vector<int64_t> wide;
     wide.reserve(labels.size());

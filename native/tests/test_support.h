@@ -49,6 +49,16 @@ std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels);
 // Straightforward O(n·m·d) float64 implementation of docs/design.md section 1.
 Expected reference(const Case& c, circleloss_gradient_mode mode);
 
+// The values of `v` converted to T, and back to double (element by element).
+template <class T>
+std::vector<T> cast(const std::vector<double>& v) {
+    return std::vector<T>(v.begin(), v.end());
+}
+template <class T>
+std::vector<double> widen(const std::vector<T>& v) {
+    return std::vector<double>(v.begin(), v.end());
+}
+
 // Random normalised case with `classes` labels.
 Case random_case(std::mt19937_64& rng, int64_t n, int64_t m, int64_t d, int classes, bool refs,
                  bool ref_labels_only = false);
