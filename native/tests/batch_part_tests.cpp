@@ -18,17 +18,6 @@ using namespace testing_support;
 
 namespace {
 
-circleloss_options options_of(const Case& c, circleloss_gradient_mode mode) {
-    circleloss_options o;
-    circleloss_options_init(&o);
-    o.gamma = c.gamma;
-    o.margin = c.margin;
-    o.remove_diagonal = c.remove_diagonal ? 1 : 0;
-    o.reduction = c.reduction;
-    o.gradient_mode = mode;
-    return o;
-}
-
 // Row boundaries of `parts` unequal slices of n rows (the first slices larger; some may be empty).
 std::vector<int64_t> slice_starts(int64_t n, int parts) {
     std::vector<int64_t> starts{0};

@@ -195,6 +195,17 @@ SessionHolder::SessionHolder(int threads, circleloss_backend backend, uint64_t w
 
 SessionHolder::~SessionHolder() { circleloss_session_destroy(session); }
 
+circleloss_options options_of(const Case& c, circleloss_gradient_mode mode) {
+    circleloss_options o;
+    circleloss_options_init(&o);
+    o.gamma = c.gamma;
+    o.margin = c.margin;
+    o.remove_diagonal = c.remove_diagonal ? 1 : 0;
+    o.reduction = c.reduction;
+    o.gradient_mode = mode;
+    return o;
+}
+
 std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels) {
     std::vector<int64_t> wide;
     wide.reserve(labels.size());
@@ -222,13 +233,7 @@ Result run_case(circleloss_session* session, const Case& c, circleloss_gradient_
     p.sample_weights = c.weights.empty() ? nullptr : w.data();
     p.upstream = c.upstream.empty() ? nullptr : up.data();
 
-    circleloss_options o;
-    circleloss_options_init(&o);
-    o.gamma = c.gamma;
-    o.margin = c.margin;
-    o.remove_diagonal = c.remove_diagonal ? 1 : 0;
-    o.reduction = c.reduction;
-    o.gradient_mode = mode;
+    const circleloss_options o = options_of(c, mode);
 
     const size_t n = static_cast<size_t>(c.n);
     std::vector<T> loss(c.reduction == CIRCLELOSS_REDUCTION_NONE ? n : 1), per(n), state(2 * n),

@@ -46,6 +46,9 @@ constexpr bool kAddressSanitizer = false;
 // compared only 32 bits would see every pair as a positive.
 std::vector<int64_t> wide_labels(const std::vector<int32_t>& labels);
 
+// The case's options (Keras's defaults for the rest) in the given gradient mode.
+circleloss_options options_of(const Case& c, circleloss_gradient_mode mode);
+
 // Straightforward O(n·m·d) float64 implementation of docs/design.md section 1.
 Expected reference(const Case& c, circleloss_gradient_mode mode);
 
