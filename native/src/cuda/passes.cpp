@@ -162,24 +162,23 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
               const circleloss_resolved_options& o, const circleloss_resolved_problem& problem,
               const void* saved_state_in) {
     require_cublas_dimension(problem.d);
-    const circleloss_resolved_problem& z = problem;  // sizes and references as the core resolved them
     const bool host = problem.memory == CIRCLELOSS_MEMORY_HOST;
     const bool do_forward = kind != CallKind::kBackward;
     const bool do_backward = kind != CallKind::kForward;
     const bool refs_given = !problem.refs_are_queries;
     const bool ref_labels_given = problem.ref_labels != problem.labels;  // else the same labels need no copy
-    const uint64_t nd = static_cast<uint64_t>(z.n * z.d);
-    const uint64_t md = static_cast<uint64_t>(z.m * z.d);
-    const uint64_t n = static_cast<uint64_t>(z.n);
-    const uint64_t m = static_cast<uint64_t>(z.m);
+    const uint64_t nd = static_cast<uint64_t>(problem.n * problem.d);
+    const uint64_t md = static_cast<uint64_t>(problem.m * problem.d);
+    const uint64_t n = static_cast<uint64_t>(problem.n);
+    const uint64_t m = static_cast<uint64_t>(problem.m);
 
     // Device views of inputs and outputs; for host memory, staged copies.
     DeviceProblem<T> p;
-    p.n = z.n;
-    p.d = z.d;
-    p.m = z.m;
-    p.refs_are_queries = z.refs_are_queries != 0;
-    p.loss_length = z.loss_length;
+    p.n = problem.n;
+    p.d = problem.d;
+    p.m = problem.m;
+    p.refs_are_queries = problem.refs_are_queries != 0;
+    p.loss_length = problem.loss_length;
     p.wide_labels = problem.label_type == CIRCLELOSS_LABELS_INT64;  // validated by the core
     p.diagonal_offset = problem.diagonal_offset;
     p.reduction_divisor = problem.reduction_divisor;
@@ -187,7 +186,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
     ForwardTargets fo;
     GradientTargets go;
     const T* saved_state = static_cast<const T*>(saved_state_in);
-    const uint64_t upstream_count = static_cast<uint64_t>(z.loss_length);
+    const uint64_t upstream_count = static_cast<uint64_t>(problem.loss_length);
 
     Layout staging;
     struct Staged {
@@ -215,7 +214,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         st.upstream = (do_backward && problem.upstream) ? staging.take<T>(upstream_count) : nullptr;
         st.state_in = kind == CallKind::kBackward ? staging.take<T>(2 * n) : nullptr;
         if (do_forward) {
-            st.loss = staging.take<T>(static_cast<uint64_t>(z.loss_length));
+            st.loss = staging.take<T>(static_cast<uint64_t>(problem.loss_length));
             st.per_sample = fwd->per_sample_loss ? staging.take<T>(n) : nullptr;
             st.mask = fwd->mask ? staging.take<uint8_t>(n) : nullptr;
             st.state_out = fwd->saved_state ? staging.take<T>(2 * n) : nullptr;
@@ -282,20 +281,20 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
     RowScratch<T> rs;
     Layout rows;
     rows.start(nullptr);
-    layout_rows(rows, rs, z.n, do_forward, do_backward);
+    layout_rows(rows, rs, problem.n, do_forward, do_backward);
     const uint64_t fixed = rows.size();
     const uint64_t limit = workspace_limit_of(ctx);
     if (fixed > limit) {
         fail(CIRCLELOSS_STATUS_OUT_OF_MEMORY,
              format("the CUDA backend needs %" PRIu64 " bytes of workspace for the per-row state of %" PRId64
                     " rows alone; the session's limit is %" PRIu64 " bytes",
-                    fixed, z.n, limit));
+                    fixed, problem.n, limit));
     }
-    const Plan plan = plan_tiles<T>(z.n, z.m, limit - fixed, kind == CallKind::kForwardBackward, limit, fixed);
+    const Plan plan = plan_tiles<T>(problem.n, problem.m, limit - fixed, kind == CallKind::kForwardBackward, limit, fixed);
     const uint64_t total = fixed + Layout::align(plan.buffer_elements() * sizeof(T));
     void* scratch = ctx.scratch.ensure(total, "workspace");
     rows.start(scratch);
-    layout_rows(rows, rs, z.n, do_forward, do_backward);
+    layout_rows(rows, rs, problem.n, do_forward, do_backward);
     rs.tiles = reinterpret_cast<T*>(static_cast<char*>(scratch) + fixed);
 
     if (!host) {
@@ -318,7 +317,7 @@ void run_call(Context& ctx, CallKind kind, const circleloss_forward_output* fwd,
         // Finish and check everything before the first host output is written.
         check_cuda(cudaStreamSynchronize(ctx.stream), "the CUDA computation");
         if (do_forward) {
-            download(fwd->loss, st.loss, static_cast<uint64_t>(z.loss_length) * sizeof(T));
+            download(fwd->loss, st.loss, static_cast<uint64_t>(problem.loss_length) * sizeof(T));
             download(fwd->per_sample_loss, st.per_sample, n * sizeof(T));
             download(fwd->mask, st.mask, n);
             download(fwd->saved_state, st.state_out, 2 * n * sizeof(T));
