@@ -22,49 +22,31 @@ struct PublishedLayout {
 template <class S>
 struct StructLayouts;
 
-template <>
-struct StructLayouts<circleloss_session_config> {
-    static constexpr const char* init_function = "circleloss_session_config_init";
-    static constexpr PublishedLayout layouts[] = {
-        {offsetof(circleloss_session_config, cuda_stream), "0.1.0"},
-        {sizeof(circleloss_session_config), "0.3.0"},
+// StructLayouts<S>: the function that initialises an S (named in messages), the defaults of this version's
+// layout (the header's CIRCLELOSS_*_INIT), and the published layouts, oldest first, as {size, since}.
+#define CIRCLELOSS_STRUCT_LAYOUTS(S, DEFAULTS, ...)                         \
+    template <>                                                             \
+    struct StructLayouts<S> {                                               \
+        static constexpr const char* init_function = #S "_init";            \
+        static constexpr PublishedLayout layouts[] = {__VA_ARGS__};         \
+        static S defaults() { return DEFAULTS; }                            \
     };
-    static circleloss_session_config defaults() { return CIRCLELOSS_SESSION_CONFIG_INIT; }
-};
 
-template <>
-struct StructLayouts<circleloss_options> {
-    static constexpr const char* init_function = "circleloss_options_init";
-    static constexpr PublishedLayout layouts[] = {{sizeof(circleloss_options), "0.1.0"}};
-    static circleloss_options defaults() { return CIRCLELOSS_OPTIONS_INIT; }
-};
+CIRCLELOSS_STRUCT_LAYOUTS(circleloss_session_config, CIRCLELOSS_SESSION_CONFIG_INIT,
+                          {offsetof(circleloss_session_config, cuda_stream), "0.1.0"},
+                          {sizeof(circleloss_session_config), "0.3.0"})
+CIRCLELOSS_STRUCT_LAYOUTS(circleloss_options, CIRCLELOSS_OPTIONS_INIT,
+                          {sizeof(circleloss_options), "0.1.0"})
+CIRCLELOSS_STRUCT_LAYOUTS(circleloss_problem, CIRCLELOSS_PROBLEM_INIT,
+                          {offsetof(circleloss_problem, diagonal_offset), "0.1.0"},
+                          {sizeof(circleloss_problem), "0.3.0"})
+CIRCLELOSS_STRUCT_LAYOUTS(circleloss_forward_output, CIRCLELOSS_FORWARD_OUTPUT_INIT,
+                          {offsetof(circleloss_forward_output, reduction_terms), "0.1.0"},
+                          {sizeof(circleloss_forward_output), "0.3.0"})
+CIRCLELOSS_STRUCT_LAYOUTS(circleloss_gradient_output, CIRCLELOSS_GRADIENT_OUTPUT_INIT,
+                          {sizeof(circleloss_gradient_output), "0.1.0"})
 
-template <>
-struct StructLayouts<circleloss_problem> {
-    static constexpr const char* init_function = "circleloss_problem_init";
-    static constexpr PublishedLayout layouts[] = {
-        {offsetof(circleloss_problem, diagonal_offset), "0.1.0"},
-        {sizeof(circleloss_problem), "0.3.0"},
-    };
-    static circleloss_problem defaults() { return CIRCLELOSS_PROBLEM_INIT; }
-};
-
-template <>
-struct StructLayouts<circleloss_forward_output> {
-    static constexpr const char* init_function = "circleloss_forward_output_init";
-    static constexpr PublishedLayout layouts[] = {
-        {offsetof(circleloss_forward_output, reduction_terms), "0.1.0"},
-        {sizeof(circleloss_forward_output), "0.3.0"},
-    };
-    static circleloss_forward_output defaults() { return CIRCLELOSS_FORWARD_OUTPUT_INIT; }
-};
-
-template <>
-struct StructLayouts<circleloss_gradient_output> {
-    static constexpr const char* init_function = "circleloss_gradient_output_init";
-    static constexpr PublishedLayout layouts[] = {{sizeof(circleloss_gradient_output), "0.1.0"}};
-    static circleloss_gradient_output defaults() { return CIRCLELOSS_GRADIENT_OUTPUT_INIT; }
-};
+#undef CIRCLELOSS_STRUCT_LAYOUTS
 
 // `*given` (not NULL) in this version's layout. `name` is the argument's name in messages.
 template <class S>
