@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the P/Invoke layer (src/CircleLoss.Interop/Native/NativeMethods.g.cs) and the layout
+# Regenerates the P/Invoke layer (src/CircleLoss.Interop/Native/NativeMethods.*.g.cs) and the layout
 # test data (tests/CircleLoss.Interop.Tests/Generated/NativeLayout.g.cs) from
 # native/include/circleloss/circleloss.h. Runs on linux-x64 (the libclang package the generator uses).
 set -euo pipefail

@@ -30,23 +30,45 @@ internal static class CSharpEmitter
 
         """;
 
-    /// <summary>The internal P/Invoke layer of CircleLoss.Interop.</summary>
-    public static string EmitNativeMethods(HeaderModel model, string @namespace, string libraryName)
+    /// <summary>
+    /// The internal P/Invoke layer of CircleLoss.Interop, one file per job (file name, text): the header's constants
+    /// and enums, its structs, and its functions (the <c>NativeMethods</c> class).
+    /// </summary>
+    public static IReadOnlyList<(string FileName, string Text)> EmitNativeMethods(HeaderModel model, string @namespace, string libraryName) =>
+    [
+        ("NativeMethods.Enums.g.cs", EmitEnums(model, @namespace)),
+        ("NativeMethods.Structs.g.cs", EmitStructs(model, @namespace)),
+        ("NativeMethods.Functions.g.cs", EmitFunctions(model, @namespace, libraryName)),
+    ];
+
+    // The start of each file of the P/Invoke layer: what it holds, then its usings and namespace. A file that declares
+    // the C types under their C names silences the lower-case type name warning.
+    private static StringBuilder Start(HeaderModel model, string @namespace, string what, bool declaresCTypes, params string[] usings)
     {
         var sb = new StringBuilder();
-        sb.Append(Header(model, "The P/Invoke layer of CircleLoss.Interop: blittable types and [LibraryImport] functions."));
-        sb.Append("""
-            #nullable enable
-            #pragma warning disable CS8981 // lower-case type names: the C names are kept as they are
+        sb.Append(Header(model, "The P/Invoke layer of CircleLoss.Interop: " + what));
+        sb.Append("#nullable enable\n");
+        if (declaresCTypes)
+        {
+            sb.Append("#pragma warning disable CS8981 // lower-case type names: the C names are kept as they are\n");
+        }
 
-            using System.Runtime.CompilerServices;
-            using System.Runtime.InteropServices;
+        sb.Append('\n');
+        foreach (string u in usings)
+        {
+            sb.Append("using ").Append(u).Append(";\n");
+        }
 
+        sb.Append(usings.Length > 0 ? "\n" : "").Append("namespace ").Append(@namespace).Append(";\n");
+        return sb;
+    }
 
-            """);
-        sb.Append("namespace ").Append(@namespace).Append(";\n\n");
+    private static string EmitEnums(HeaderModel model, string @namespace)
+    {
+        StringBuilder sb = Start(model, @namespace, "the header's constants and enums.", declaresCTypes: true);
 
         // Constants (object-like macros with a literal value).
+        sb.Append('\n');
         sb.Append("/// <summary>The header's object-like macros that have a single literal value.</summary>\n");
         sb.Append("internal static class NativeConstants\n{\n");
         foreach (var constant in model.Constants)
@@ -71,6 +93,12 @@ internal static class CSharpEmitter
             sb.Append("}\n");
         }
 
+        return sb.ToString();
+    }
+
+    private static string EmitStructs(HeaderModel model, string @namespace)
+    {
+        StringBuilder sb = Start(model, @namespace, "the header's structs as blittable types.", declaresCTypes: true, "System.Runtime.InteropServices");
         foreach (var s in model.Structs)
         {
             sb.Append('\n');
@@ -95,6 +123,13 @@ internal static class CSharpEmitter
             sb.Append("}\n");
         }
 
+        return sb.ToString();
+    }
+
+    private static string EmitFunctions(HeaderModel model, string @namespace, string libraryName)
+    {
+        StringBuilder sb = Start(model, @namespace, "the header's functions as [LibraryImport] functions.", declaresCTypes: false,
+            "System.Runtime.CompilerServices", "System.Runtime.InteropServices");
         sb.Append('\n');
         sb.Append("/// <summary>The functions of the C ABI. Every pointer is passed as it is: the façade pins, checks and decodes.</summary>\n");
         sb.Append("internal static unsafe partial class NativeMethods\n{\n");

@@ -1,6 +1,9 @@
 // The bindings generator: parses native/include/circleloss/circleloss.h with libclang and writes
-//   src/CircleLoss.Interop/Native/NativeMethods.g.cs           (the internal P/Invoke layer)
+//   src/CircleLoss.Interop/Native/NativeMethods.*.g.cs         (the internal P/Invoke layer, a file per job:
+//                                                               Enums (and constants), Structs, Functions)
 //   tests/CircleLoss.Interop.Tests/Generated/NativeLayout.g.cs  (libclang's struct layouts, for the layout tests)
+// It owns the *.g.cs files of those two folders: regenerating removes one it no longer writes, and --check
+// counts one as a difference.
 //
 // Usage: CircleLoss.Bindings.Generator [--check] [--root DIR] [--out-dir DIR] [--builtin-include DIR]
 //   (no option)          regenerate the files in place
@@ -14,10 +17,11 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using CircleLoss.Bindings.Generator;
 
 const string HeaderRelativePath = "native/include/circleloss/circleloss.h";
-const string NativeMethodsRelativePath = "src/CircleLoss.Interop/Native/NativeMethods.g.cs";
+const string NativeMethodsRelativeDirectory = "src/CircleLoss.Interop/Native";
 const string LayoutRelativePath = "tests/CircleLoss.Interop.Tests/Generated/NativeLayout.g.cs";
 const string NativeNamespace = "CircleLoss.Interop.Native";
 const string LayoutNamespace = "CircleLoss.Interop.Tests.Generated";
@@ -84,11 +88,14 @@ try
     };
 
     HeaderModel model = HeaderParser.Parse(header, HeaderRelativePath, clangArguments, Prefix);
-    var outputs = new (string RelativePath, string Text)[]
+    var outputs = new List<(string RelativePath, string Text)>();
+    foreach (var (fileName, text) in CSharpEmitter.EmitNativeMethods(model, NativeNamespace, LibraryName))
     {
-        (NativeMethodsRelativePath, CSharpEmitter.EmitNativeMethods(model, NativeNamespace, LibraryName)),
-        (LayoutRelativePath, CSharpEmitter.EmitLayout(model, LayoutNamespace, NativeNamespace, Target)),
-    };
+        outputs.Add((NativeMethodsRelativeDirectory + "/" + fileName, text));
+    }
+
+    outputs.Add((LayoutRelativePath, CSharpEmitter.EmitLayout(model, LayoutNamespace, NativeNamespace, Target)));
+    List<string> stale = StaleGeneratedFiles(root, outputs.ConvertAll(o => o.RelativePath));
 
     if (check)
     {
@@ -103,6 +110,12 @@ try
                 Console.Error.WriteLine($"bindings drift: {relativePath} differs from what {HeaderRelativePath} generates.");
                 ReportFirstDifferences(current, text);
             }
+        }
+
+        foreach (string relativePath in stale)
+        {
+            same = false;
+            Console.Error.WriteLine($"bindings drift: {relativePath} is no longer generated from {HeaderRelativePath}; remove it.");
         }
 
         if (!same)
@@ -129,6 +142,15 @@ try
         Console.WriteLine($"wrote {path}");
     }
 
+    if (outDir is null)
+    {
+        foreach (string relativePath in stale)
+        {
+            File.Delete(Path.Combine(root, relativePath));
+            Console.WriteLine($"removed {Path.Combine(root, relativePath)} (no longer generated)");
+        }
+    }
+
     return 0;
 }
 catch (GeneratorException e)
@@ -150,6 +172,32 @@ static string Value(string[] args, ref int i)
     }
 
     return args[++i];
+}
+
+// The *.g.cs files in the folders the generator writes to that it does not write (left from an older layout of the
+// output), as paths relative to the root with '/'.
+static List<string> StaleGeneratedFiles(string root, List<string> generated)
+{
+    var stale = new List<string>();
+    foreach (string directory in generated.ConvertAll(p => p[..p.LastIndexOf('/')]).Distinct())
+    {
+        string full = Path.Combine(root, directory);
+        if (!Directory.Exists(full))
+        {
+            continue;
+        }
+
+        foreach (string file in Directory.GetFiles(full, "*.g.cs").Order(StringComparer.Ordinal))
+        {
+            string relativePath = directory + "/" + Path.GetFileName(file);
+            if (!generated.Contains(relativePath))
+            {
+                stale.Add(relativePath);
+            }
+        }
+    }
+
+    return stale;
 }
 
 static string FindRoot(string headerRelativePath)

@@ -3,7 +3,7 @@ using CircleLoss.Interop.Native;
 namespace CircleLoss.Interop;
 
 // The public enums name the C enums' values in C# style; each value is taken from the generated binding of
-// the header's enum (Native/NativeMethods*.g.cs), so the header is their only source. Their documentation is
+// the header's enum (Native/NativeMethods.Enums.g.cs), so the header is their only source. Their documentation is
 // the façade's own, written for C# callers.
 
 /// <summary>
