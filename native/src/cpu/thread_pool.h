@@ -1,7 +1,10 @@
 // A small fork-join pool owned by a CPU session. Several threads may call parallel_for on the same
-// pool at once: each call is a job that the pool's workers and the calling thread share.
+// pool at once: each call is a job that the pool's workers and the calling thread share. Workers out of
+// work watch the queue for a short while before they sleep, so that the several loops of one call do
+// not wait for sleeping threads to be woken (thread_pool.cpp).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -10,6 +13,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "platform/platform.h"
 
 namespace circleloss {
 namespace cpu {
@@ -42,12 +47,18 @@ private:
     struct Job;
     void worker_loop();
     static void run_job(Job& job, int slot);
+    void pop_front_locked();
+    void keep_workers_off_locked(int cpu);
 
     int num_threads_;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::shared_ptr<Job>> queue_;
     bool stopping_ = false;
+    int sleeping_ = 0;                // workers waiting on wake_ (guarded by mutex_)
+    int avoided_cpu_ = -1;            // the CPU the workers are kept off (guarded by mutex_)
+    platform::ThreadPlacement placement_;  // the CPUs the workers may use
+    std::atomic<int64_t> queued_{0};  // queue_.size() for spinning workers; -1 when stopping
     std::vector<std::thread> workers_;
 };
 

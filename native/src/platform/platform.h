@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <thread>
 
 namespace circleloss {
 namespace platform {
@@ -27,6 +28,26 @@ std::string directory_of(const std::string& path);
 // The instruction-set extensions the CPU and the operating system support, space-separated
 // (x86-64: sse4.2 avx avx2 fma avx512f; arm64: asimd, sve, sve2...), or a description of the baseline.
 std::string cpu_features();
+
+// The processor the calling thread runs on now, or -1 where the platform does not say.
+int current_cpu();
+
+// The processors threads started now may run on (those of the thread that creates it), and placing
+// threads within them. Windows builds leave placement to the scheduler: there, keep_off does nothing.
+class ThreadPlacement {
+public:
+    ThreadPlacement();
+    ~ThreadPlacement();
+    ThreadPlacement(const ThreadPlacement&) = delete;
+    ThreadPlacement& operator=(const ThreadPlacement&) = delete;
+
+    // Lets `thread` run on any of these processors except `cpu` (on all of them when that leaves none).
+    void keep_off(std::thread& thread, int cpu) const;
+
+private:
+    struct Set;
+    Set* allowed_;  // NULL where unknown
+};
 
 }  // namespace platform
 }  // namespace circleloss

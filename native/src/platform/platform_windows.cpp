@@ -68,5 +68,16 @@ std::string module_path_of(const void* address) {
     }
 }
 
+// The Windows builds leave placement to the scheduler (not measured there).
+int current_cpu() { return -1; }
+
+struct ThreadPlacement::Set {};
+
+ThreadPlacement::ThreadPlacement() : allowed_(nullptr) {}
+
+ThreadPlacement::~ThreadPlacement() = default;
+
+void ThreadPlacement::keep_off(std::thread&, int) const {}
+
 }  // namespace platform
 }  // namespace circleloss
