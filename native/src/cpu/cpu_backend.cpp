@@ -13,6 +13,7 @@
 
 #include "errors.h"
 #include "cpu/gemm.h"
+#include "cpu/phase_timers.h"
 #include "cpu/row_kernels.h"
 #include "cpu/typed_problem.h"
 #include "math/circle_math.h"
@@ -27,19 +28,19 @@ namespace {
 // S = X Rᵀ (n×m, row-major). For self-similarity only the upper panels are computed and ever read:
 // panel I (rows i0..i0+256) covers columns i0..n, so its diagonal block is whole.
 template <class T, class L>
-void similarity_matrix(const Workers& pool, const Problem<T, L>& p, T* s) {
+void similarity_matrix(const Workers& pool, const Problem<T, L>& p, T* s, int64_t ld) {
     if (p.n == 0 || p.m == 0) return;
     const int64_t panels = blocks(p.n, kPanelRows);
     if (!p.refs_are_queries) {
         pool.parallel_for(panels, [&](int64_t panel, int) {
             const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-            gemm(false, true, rows, p.m, p.d, p.x + i0 * p.d, p.d, p.r, p.d, s + i0 * p.m, p.m, false);
+            gemm(false, true, rows, p.m, p.d, p.x + i0 * p.d, p.d, p.r, p.d, s + i0 * ld, ld, false);
         });
         return;
     }
     pool.parallel_for(panels, [&](int64_t panel, int) {
         const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-        gemm(false, true, rows, p.n - i0, p.d, p.x + i0 * p.d, p.d, p.x + i0 * p.d, p.d, s + i0 * p.m + i0, p.m, false);
+        gemm(false, true, rows, p.n - i0, p.d, p.x + i0 * p.d, p.d, p.x + i0 * p.d, p.d, s + i0 * ld + i0, ld, false);
     });
 }
 
@@ -52,27 +53,41 @@ void finish_row(RowStats<T>& stats, int64_t i, const OnlineLse<T>& pos, const On
 }
 
 // Self-similarity from the upper panels alone. Row i's logits are its own panel's segment (columns
-// i0..n) plus column i of every panel above. Each panel merges its rows' segments row-wise and, for
-// the columns right of its diagonal block, its rows column-wise into a partial per (panel, column);
-// each row then merges its partials in panel order, so the result does not depend on the threads.
+// i0..n) plus column i of every panel above. The panels' rows are merged row-wise and, for the columns
+// right of each diagonal block, column-wise into a partial per (panel, column); each row then merges
+// its partials in panel order, so the result does not depend on the threads. The work is split into
+// tasks of 64 rows or 512 columns of one panel, so that small problems still spread over the threads.
 template <class T, class L>
-void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s, int64_t ld, Scratch<T>& scratch,
+                         RowStats<T>& stats) {
     const int64_t panels = blocks(p.n, kPanelRows);
     std::vector<OnlineLse<T>> row_pos(static_cast<size_t>(p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> row_neg(static_cast<size_t>(p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> col_pos(static_cast<size_t>(panels * p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> col_neg(static_cast<size_t>(panels * p.n), math::lse_empty<T>());
-    pool.parallel_for(panels, [&](int64_t panel, int slot) {
+    struct Task {
+        int64_t panel, begin;  // a column block from `begin` (column tasks) or 64 rows from `begin`
+        bool columns;
+    };
+    std::vector<Task> tasks;
+    for (int64_t panel = 0; panel < panels; ++panel) {  // column blocks first: the larger tasks
         const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-        for (int64_t i = i0; i < i0 + rows; ++i) {
-            accumulate_row_lse(p.segment(i, s + i * p.m + i0, i0, p.n - i0), p.params, scratch.get(slot),
-                               row_pos[static_cast<size_t>(i)], row_neg[static_cast<size_t>(i)]);
+        for (int64_t j0 = i0 + rows; j0 < p.n; j0 += kColumnBlock) tasks.push_back({panel, j0, true});
+    }
+    for (int64_t i = 0; i < p.n; i += kRowBlock) tasks.push_back({i / kPanelRows, i, false});
+    pool.parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t index, int slot) {
+        const Task& task = tasks[static_cast<size_t>(index)];
+        const int64_t i0 = task.panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
+        if (task.columns) {
+            const int64_t cols = std::min(kColumnBlock, p.n - task.begin);
+            const size_t at = static_cast<size_t>(task.panel * p.n + task.begin);
+            accumulate_column_lse(s + i0 * ld + task.begin, rows, cols, ld, p.ry + i0, p.y + task.begin, p.params,
+                                  scratch.get(slot), col_pos.data() + at, col_neg.data() + at);
+            return;
         }
-        for (int64_t j0 = i0 + rows; j0 < p.n; j0 += kColumnBlock) {
-            const int64_t cols = std::min(kColumnBlock, p.n - j0);
-            const size_t at = static_cast<size_t>(panel * p.n + j0);
-            accumulate_column_lse(s + i0 * p.m + j0, rows, cols, p.m, p.ry + i0, p.y + j0, p.params, scratch.get(slot),
-                                  col_pos.data() + at, col_neg.data() + at);
+        for (int64_t i = task.begin; i < std::min(task.begin + kRowBlock, p.n); ++i) {
+            accumulate_row_lse(p.segment(i, s + i * ld + i0, i0, p.n - i0), p.params, scratch.get(slot),
+                               row_pos[static_cast<size_t>(i)], row_neg[static_cast<size_t>(i)]);
         }
     });
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
@@ -89,16 +104,17 @@ void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s
 }
 
 template <class T, class L>
-void row_stats_materialised(const Workers& pool, const Problem<T, L>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
+void row_stats_materialised(const Workers& pool, const Problem<T, L>& p, const T* s, int64_t ld, Scratch<T>& scratch,
+                            RowStats<T>& stats) {
     if (p.refs_are_queries) {
-        row_stats_symmetric(pool, p, s, scratch, stats);
+        row_stats_symmetric(pool, p, s, ld, scratch, stats);
         return;
     }
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
         const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
         for (int64_t i = i0; i < i0 + rows; ++i) {
             OnlineLse<T> pos = math::lse_empty<T>(), neg = math::lse_empty<T>();
-            accumulate_row_lse(p.segment(i, s + i * p.m, 0, p.m), p.params, scratch.get(slot), pos, neg);
+            accumulate_row_lse(p.segment(i, s + i * ld, 0, p.m), p.params, scratch.get(slot), pos, neg);
             finish_row(stats, i, pos, neg);
         }
     });
@@ -199,36 +215,46 @@ void gradient_row(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i, T
 
 template <class T, class L>
 void gradients_materialised(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
-                            const RowStats<T>& stats, T* s) {
+                            const RowStats<T>& stats, T* s, int64_t ld) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
     if (p.refs_are_queries) {
         // H is symmetric: form its upper panels only (row panel I over columns i0..n, so the diagonal
         // block is whole), then dX_I = H[I, i0:]·X[i0:] + H[:i0, I]ᵀ·X[:i0], reading the part left of
         // the diagonal block from the panels above. No lower triangle is ever written.
+        {
+            CIRCLELOSS_PHASE(kGradientCoefficients);
+            // 64 rows a task (a row's segment starts at its panel's diagonal block).
+            pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
+                const int64_t begin = block * kRowBlock, end = std::min(p.n, begin + kRowBlock);
+                const int64_t i0 = begin / kPanelRows * kPanelRows;
+                for (int64_t i = begin; i < end; ++i) gradient_row(p, stats, i, s + i * ld + i0, i0, p.n - i0);
+            });
+        }
+        CIRCLELOSS_PHASE(kGradientProducts);
         pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t panel, int) {
             const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-            for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m + i0, i0, p.n - i0);
-        });
-        pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t panel, int) {
-            const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-            gemm(false, false, rows, p.d, p.n - i0, s + i0 * p.m + i0, p.m, p.x + i0 * p.d, p.d, dx + i0 * p.d, p.d,
+            gemm(false, false, rows, p.d, p.n - i0, s + i0 * ld + i0, ld, p.x + i0 * p.d, p.d, dx + i0 * p.d, p.d,
                  false);
-            if (i0 > 0) gemm(true, false, rows, p.d, i0, s + i0, p.m, p.x, p.d, dx + i0 * p.d, p.d, true);
+            if (i0 > 0) gemm(true, false, rows, p.d, i0, s + i0, ld, p.x, p.d, dx + i0 * p.d, p.d, true);
         });
         return;
     }
-    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
-        const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
-        for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m, 0, p.m);
-    });
+    {
+        CIRCLELOSS_PHASE(kGradientCoefficients);
+        pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
+            const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
+            for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * ld, 0, p.m);
+        });
+    }
+    CIRCLELOSS_PHASE(kGradientProducts);
     pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t block, int) {
         const int64_t i0 = block * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
         if (p.m == 0) {
             std::fill(dx + i0 * p.d, dx + (i0 + rows) * p.d, T(0));
             return;
         }
-        gemm(false, false, rows, p.d, p.m, s + i0 * p.m, p.m, p.r, p.d, dx + i0 * p.d, p.d, false);
+        gemm(false, false, rows, p.d, p.m, s + i0 * ld, ld, p.r, p.d, dx + i0 * p.d, p.d, false);
     });
     pool.parallel_for(blocks(p.m, kPanelRows), [&](int64_t block, int) {
         const int64_t j0 = block * kPanelRows, cols = std::min(kPanelRows, p.m - j0);
@@ -236,7 +262,7 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
             std::fill(dr + j0 * p.d, dr + (j0 + cols) * p.d, T(0));
             return;
         }
-        gemm(true, false, cols, p.d, p.n, s + j0, p.m, p.x, p.d, dr + j0 * p.d, p.d, false);
+        gemm(true, false, cols, p.d, p.n, s + j0, ld, p.x, p.d, dr + j0 * p.d, p.d, false);
     });
 }
 
@@ -323,13 +349,15 @@ void gradients_streamed_one_pass(const Workers& pool, const circleloss_gradient_
 template <class T>
 struct Work {
     Budget<T> budget;
+    int64_t ld;                        // the matrix's row stride: m (a padded stride measured no faster)
     BufferCache::Lease matrix_buffer;  // materialised plan: n×m similarities
     Scratch<T> scratch;
     RowStats<T> stats;
     template <class L>
     Work(const Problem<T, L>& p, int threads, uint64_t limit, PlanPolicy policy, BufferCache& cache)
         : budget(plan_for(p, threads, limit, policy)),
-          matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * p.m) * sizeof(T) : 0)),
+          ld(p.m),
+          matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * ld) * sizeof(T) : 0)),
           scratch(cache, budget.participants, budget.plan == Plan::Materialised
                                            ? static_cast<size_t>(std::max<int64_t>(p.m, 4 * kColumnBlock))
                                            : static_cast<size_t>((kRowBlock + 1) * kColumnTile)),
@@ -339,11 +367,25 @@ struct Work {
 };
 
 template <class T, class L>
+Work<T> make_work(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const Problem<T, L>& p) {
+    CIRCLELOSS_PHASE(kSetup);
+    return Work<T>(p, pool.num_threads(), limit, policy, cache);
+}
+
+template <class T, class L>
+void similarities(const Workers& pool, const Problem<T, L>& p, Work<T>& w) {
+    CIRCLELOSS_PHASE(kSimilarities);
+    similarity_matrix(pool, p, w.matrix(), w.ld);
+}
+
+template <class T, class L>
 void compute_stats(const Workers& pool, const Problem<T, L>& p, Work<T>& w) {
     if (w.materialised()) {
-        similarity_matrix(pool, p, w.matrix());
-        row_stats_materialised(pool, p, w.matrix(), w.scratch, w.stats);
+        similarities(pool, p, w);
+        CIRCLELOSS_PHASE(kRowStatistics);
+        row_stats_materialised(pool, p, w.matrix(), w.ld, w.scratch, w.stats);
     } else {
+        CIRCLELOSS_PHASE(kStreamedStatistics);
         row_stats_streamed(pool, p, w.scratch, w.stats);
     }
 }
@@ -351,11 +393,15 @@ void compute_stats(const Workers& pool, const Problem<T, L>& p, Work<T>& w) {
 template <class T, class L>
 void compute_gradients(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p, Work<T>& w,
                        bool similarities_ready) {
-    compute_scales(p, w.stats);
+    {
+        CIRCLELOSS_PHASE(kScales);
+        compute_scales(p, w.stats);
+    }
     if (w.materialised()) {
-        if (!similarities_ready) similarity_matrix(pool, p, w.matrix());
-        gradients_materialised(pool, out, p, w.stats, w.matrix());
+        if (!similarities_ready) similarities(pool, p, w);
+        gradients_materialised(pool, out, p, w.stats, w.matrix(), w.ld);
     } else {
+        CIRCLELOSS_PHASE(kStreamedGradients);
         if (w.budget.dx_partitions > 0 && p.n > 0) {
             gradients_streamed_one_pass(pool, out, p, w.stats, w.scratch, w.budget.dx_partitions);
         } else {
@@ -366,16 +412,17 @@ void compute_gradients(const Workers& pool, const circleloss_gradient_output& ou
 
 template <class T, class L>
 void run_forward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& out, const Problem<T, L>& p) {
-    Work<T> w(p, pool.num_threads(), limit, policy, cache);
+    Work<T> w = make_work(pool, limit, policy, cache, p);
     const Workers workers{pool, w.budget.participants};
     compute_stats(workers, p, w);
+    CIRCLELOSS_PHASE(kForwardOutputs);
     write_forward_outputs(out, p, w.stats);
 }
 
 template <class T, class L>
 void run_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_gradient_output& out, const Problem<T, L>& p,
                   const T* state) {
-    Work<T> w(p, pool.num_threads(), limit, policy, cache);
+    Work<T> w = make_work(pool, limit, policy, cache, p);
     for (int64_t i = 0; i < p.n; ++i) {
         w.stats.lp[static_cast<size_t>(i)] = state[2 * i];
         w.stats.ln[static_cast<size_t>(i)] = state[2 * i + 1];
@@ -386,10 +433,11 @@ void run_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCac
 template <class T, class L>
 void run_forward_backward(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCache& cache, const circleloss_forward_output& fwd,
                           const circleloss_gradient_output& grad, const Problem<T, L>& p) {
-    Work<T> w(p, pool.num_threads(), limit, policy, cache);
+    Work<T> w = make_work(pool, limit, policy, cache, p);
     const Workers workers{pool, w.budget.participants};
     compute_stats(workers, p, w);
     compute_gradients(workers, grad, p, w, true);
+    CIRCLELOSS_PHASE(kForwardOutputs);
     write_forward_outputs(fwd, p, w.stats);
 }
 
