@@ -49,11 +49,6 @@ bool host_exhaustion_testable(std::string* why) {
     return true;
 }
 
-struct PlanScope {
-    explicit PlanScope(const char* plan) { setenv("CIRCLELOSS_CPU_PLAN", plan, 1); }
-    ~PlanScope() { unsetenv("CIRCLELOSS_CPU_PLAN"); }
-};
-
 constexpr float kSentinel = -777.0f;
 
 // n queries against m references, d = 1, float32, all outputs pre-filled with a sentinel.

@@ -14,12 +14,6 @@ using namespace testing_support;
 
 namespace {
 
-// Forces the CPU backend's plan for sessions created while it lives.
-struct PlanScope {
-    explicit PlanScope(const char* plan) { setenv("CIRCLELOSS_CPU_PLAN", plan, 1); }
-    ~PlanScope() { unsetenv("CIRCLELOSS_CPU_PLAN"); }
-};
-
 const char* const kPlans[] = {"materialise", "stream"};
 
 void expect_matches_reference_with_plan(const Case& c, circleloss_gradient_mode mode, int threads, double f32_tol) {

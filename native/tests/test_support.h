@@ -15,6 +15,15 @@
 
 namespace testing_support {
 
+// Forces the CPU backend's plan (CIRCLELOSS_CPU_PLAN: auto, materialise, stream) for the sessions
+// created while it lives.
+struct PlanScope {
+    explicit PlanScope(const char* plan) { setenv("CIRCLELOSS_CPU_PLAN", plan, 1); }
+    ~PlanScope() { unsetenv("CIRCLELOSS_CPU_PLAN"); }
+    PlanScope(const PlanScope&) = delete;
+    PlanScope& operator=(const PlanScope&) = delete;
+};
+
 using golden::Case;
 using golden::Expected;
 using golden::golden_case;

@@ -1,6 +1,7 @@
 // The CPU backend: similarity tiles by OpenBLAS GEMM, the per-pair math fused over each tile, rows and
-// column tiles spread over the session's thread pool. Nothing of size n×m is ever allocated: forward
-// keeps an online log-sum-exp per row, backward recomputes each tile and multiplies it out at once.
+// column tiles spread over the session's thread pool. The n×m similarity matrix is kept only when it
+// fits the workspace limit; otherwise forward keeps an online log-sum-exp per row and backward
+// recomputes each tile and multiplies it out at once.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +18,9 @@ namespace circleloss {
 namespace cpu {
 
 // How calls are carried out: the whole n×m similarity matrix in memory (one product, the symmetric
-// half for self-similarity) or streamed tile by tile (memory independent of n·m). Auto materialises up
-// to 256 MiB within the workspace limit. The environment variable CIRCLELOSS_CPU_PLAN (auto,
-// materialise, stream), read when a session is created, forces one: a diagnostic and test knob.
+// half for self-similarity) whenever it fits the workspace limit, else streamed tile by tile (memory
+// independent of n·m). The environment variable CIRCLELOSS_CPU_PLAN (auto, materialise, stream), read
+// when a session is created, forces one: a diagnostic and test knob.
 enum class PlanPolicy { Auto, Materialise, Stream };
 
 // Keeps the large similarity buffer of materialised calls for the next call, so that repeated calls

@@ -28,6 +28,7 @@ constexpr int64_t kColumnTile = 1024;
 // Row panel height of the materialised products: large enough for OpenBLAS to run near its peak in
 // each single-threaded call, small enough to balance the panels over the threads.
 constexpr int64_t kPanelRows = 256;
+static_assert(kPanelRows % kRowBlock == 0, "row blocks never straddle two panels");
 // Column block of the column-wise log-sum-exp: a 256 × 512 block stays in L2 for its two passes.
 constexpr int64_t kColumnBlock = 512;
 
@@ -130,8 +131,6 @@ struct Workers {
     }
 };
 
-// Keep the whole matrix only up to 64 MiB: beyond that, memory stays independent of n·m.
-constexpr uint64_t kMaterialiseLimitBytes = uint64_t(64) << 20;
 // The streamed backward with references walks column tiles in this many fixed partitions, each with
 // its own dX accumulator, summed in order: deterministic whatever the thread count.
 constexpr int64_t kReferencePartitions = 16;
@@ -142,6 +141,10 @@ inline int participants_within(int threads, uint64_t shared, uint64_t each, uint
     return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(static_cast<uint64_t>(threads), fit)));
 }
 
+// The whole matrix is kept whenever it fits the workspace limit (the session's WorkspaceLimitBytes,
+// 1 GiB by default): one similarity product instead of two, the similarities read from memory rather
+// than recomputed. Beyond the limit the call streams, and its memory no longer grows with n·m; a
+// session that wants flat memory sets a smaller limit.
 // The plan is chosen as if for one thread, so that it is a function of the problem and the limit only
 // (the plans round differently, so a choice that followed the thread count would change the results);
 // then as many of the session's threads take part as the limit has scratch for. A limit that fits one
@@ -157,8 +160,7 @@ Budget<T> plan_for(const Problem<T, L>& p, int threads, uint64_t limit, PlanPoli
     const uint64_t panel_partials =
         p.refs_are_queries ? static_cast<uint64_t>(blocks(p.n, kPanelRows) * p.n) * 4 * sizeof(T) : 0;
     const uint64_t materialised_shared = matrix + state_bytes + panel_partials;
-    const bool wanted = policy == PlanPolicy::Materialise || (policy == PlanPolicy::Auto && matrix <= kMaterialiseLimitBytes);
-    if (wanted && materialised_shared + row_scratch <= limit) {
+    if (policy != PlanPolicy::Stream && materialised_shared + row_scratch <= limit) {
         return {Plan::Materialised, participants_within(threads, materialised_shared, row_scratch, limit), 0};
     }
     const uint64_t tile_scratch = static_cast<uint64_t>(kRowBlock + 1) * kColumnTile * sizeof(T);
