@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using BenchmarkDotNet.Columns;
@@ -19,13 +20,16 @@ public static class Program
     /// benchmarks/run.sh runs: CircleLoss.Benchmarks --output docs/performance-torchsharp.md --command "benchmarks/run.sh".
     /// Options: --output PATH (the markdown results), --command TEXT (recorded in the results), --quick (short jobs, for
     /// trying the harness), --prepare-only (only the TorchSharp loader workaround), --filter NAME (benchmark classes
-    /// whose name contains NAME; repeatable), --training-step (only the TorchSharp training-step comparison, printed).
+    /// whose name contains NAME; repeatable), --training-step (only the TorchSharp training-step comparison, printed),
+    /// --loop-cases (only issue 17's cases: library, floor and TorchSharp interleaved, printed), --idle-gap MS (the pause
+    /// before each call of the loop cases' idle-gap row; default 200).
     /// </summary>
     public static int Main(string[] args)
     {
         string? output = null;
         string command = "dotnet CircleLoss.Benchmarks.dll " + string.Join(' ', args);
-        bool prepareOnly = false, probeOnly = false, trainingStep = false;
+        bool prepareOnly = false, probeOnly = false, trainingStep = false, loopCases = false;
+        int idleGap = 200;
         var filters = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -38,6 +42,8 @@ public static class Program
                 case "--filter": filters.Add(args[++i]); break;
                 case "--probe": probeOnly = true; break;
                 case "--training-step": trainingStep = true; break;
+                case "--loop-cases": loopCases = true; break;
+                case "--idle-gap": idleGap = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
                     Console.Error.WriteLine($"unknown argument '{args[i]}'");
                     return 2;
@@ -84,10 +90,11 @@ public static class Program
             return 0;
         }
 
-        if (trainingStep)
+        if (trainingStep || loopCases)
         {
-            // Issue 13: whole training steps with the TorchSharp adapter against the hand-written loss.
-            string table = TrainingStep.Run(Jobs.Quick);
+            // Issue 13: whole training steps with the TorchSharp adapter against the hand-written loss; issue 17: the
+            // loss where training loops call it.
+            string table = trainingStep ? TrainingStep.Run(Jobs.Quick) : LoopCases.Run(idleGap, Jobs.Quick);
             Console.WriteLine();
             Console.WriteLine($"OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}, " +
                               $"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}, load average before {environment.LoadBefore}, after {LoadAverage()}");

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.InteropServices;
 using CircleLoss.Interop;
+using CircleLoss.Interop.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,10 +39,10 @@ internal sealed unsafe class Workload : IDisposable
     private readonly int[] _refLabels;
     private readonly Array _x, _r, _gx, _gr; // pinned (GC.AllocateArray(pinned: true))
     private readonly SafeHandle _session;
-    private ClOptions _nativeOptions;
-    private ClProblem _problem;
-    private ClForwardOutput _forward;
-    private ClGradientOutput _gradient;
+    private circleloss_options _nativeOptions;
+    private circleloss_problem _problem;
+    private circleloss_forward_output _forward;
+    private circleloss_gradient_output _gradient;
     private readonly Array _lossBox;
     private Tensor? _tx, _tr, _tLabels, _tRefLabels;
 
@@ -62,23 +63,23 @@ internal sealed unsafe class Workload : IDisposable
         // The direct call's structs point at the same pinned arrays the façade calls use.
         _session = NativeDirect.SessionOf(Circle);
         _nativeOptions = NativeDirect.OptionsOf(Circle.Options);
-        ClProblem p;
-        ClForwardOutput f;
-        ClGradientOutput g;
-        NativeDirect.Check(NativeDirect.ProblemInit(&p), "circleloss_problem_init");
-        NativeDirect.Check(NativeDirect.ForwardOutputInit(&f), "circleloss_forward_output_init");
-        NativeDirect.Check(NativeDirect.GradientOutputInit(&g), "circleloss_gradient_output_init");
-        p.Dtype = spec.Float64 ? 1 : 0;
-        p.N = spec.N;
-        p.D = spec.D;
-        p.M = spec.References ? spec.M : spec.N;
-        p.Labels = (int*)Address(_labels);
-        p.Embeddings = Address(_x);
-        p.RefLabels = spec.References ? (int*)Address(_refLabels) : null;
-        p.RefEmbeddings = spec.References ? Address(_r) : null;
-        f.Loss = Address(_lossBox);
-        g.GradEmbeddings = Address(_gx);
-        g.GradRefEmbeddings = spec.References ? Address(_gr) : null;
+        circleloss_problem p;
+        circleloss_forward_output f;
+        circleloss_gradient_output g;
+        NativeDirect.Check(NativeMethods.circleloss_problem_init(&p), "circleloss_problem_init");
+        NativeDirect.Check(NativeMethods.circleloss_forward_output_init(&f), "circleloss_forward_output_init");
+        NativeDirect.Check(NativeMethods.circleloss_gradient_output_init(&g), "circleloss_gradient_output_init");
+        p.dtype = spec.Float64 ? circleloss_dtype.CIRCLELOSS_DTYPE_FLOAT64 : circleloss_dtype.CIRCLELOSS_DTYPE_FLOAT32;
+        p.n = spec.N;
+        p.d = spec.D;
+        p.m = spec.References ? spec.M : spec.N;
+        p.labels = Address(_labels);
+        p.embeddings = Address(_x);
+        p.ref_labels = spec.References ? Address(_refLabels) : null;
+        p.ref_embeddings = spec.References ? Address(_r) : null;
+        f.loss = Address(_lossBox);
+        g.grad_embeddings = Address(_gx);
+        g.grad_ref_embeddings = spec.References ? Address(_gr) : null;
         _problem = p;
         _forward = f;
         _gradient = g;
@@ -175,25 +176,25 @@ internal sealed unsafe class Workload : IDisposable
     /// <summary>The same computation by a direct P/Invoke of circleloss_forward_backward, same session and buffers.</summary>
     public int Direct()
     {
-        ClOptions o = _nativeOptions;
-        ClProblem p = _problem;
-        ClForwardOutput f = _forward;
-        ClGradientOutput g = _gradient;
-        int status = NativeDirect.ForwardBackward(&f, &g, _session.DangerousGetHandle(), &o, &p);
-        if (status != 0)
+        circleloss_options o = _nativeOptions;
+        circleloss_problem p = _problem;
+        circleloss_forward_output f = _forward;
+        circleloss_gradient_output g = _gradient;
+        circleloss_status status = NativeDirect.ForwardBackward(&f, &g, _session, &o, &p);
+        if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
         {
             NativeDirect.Check(status, "circleloss_forward_backward");
         }
 
-        return status;
+        return (int)status;
     }
 
     /// <summary>One measurement of the product floor (seconds, as the library times it).</summary>
     public double Floor()
     {
-        ClProblem p = _problem;
+        circleloss_problem p = _problem;
         double seconds;
-        NativeDirect.Check(NativeDirect.MeasureProductFloor(&seconds, _session.DangerousGetHandle(), &p), "circleloss_measure_product_floor");
+        NativeDirect.Check(NativeDirect.MeasureProductFloor(&seconds, _session, &p), "circleloss_measure_product_floor");
         return seconds;
     }
 
