@@ -69,11 +69,12 @@ BenchProblem::BenchProblem(int64_t n_, int64_t m_, int64_t d_, int classes, bool
     }
 }
 
-circleloss_session* make_session(int threads) {
+circleloss_session* make_session(int threads, uint64_t workspace_limit_bytes) {
     circleloss_session_config config;
     circleloss_session_config_init(&config);
     config.backend = CIRCLELOSS_BACKEND_CPU;
     config.num_threads = threads;
+    if (workspace_limit_bytes > 0) config.workspace_limit_bytes = workspace_limit_bytes;
     circleloss_session* session = nullptr;
     if (circleloss_session_create(&session, &config) != CIRCLELOSS_STATUS_OK) {
         throw std::runtime_error(std::string("session: ") + circleloss_last_error());

@@ -24,4 +24,5 @@ struct BenchProblem {
     BenchProblem& operator=(const BenchProblem&) = delete;
 };
 
-circleloss_session* make_session(int threads);
+// A CPU session; workspace_limit_bytes 0 keeps the default limit.
+circleloss_session* make_session(int threads, uint64_t workspace_limit_bytes = 0);

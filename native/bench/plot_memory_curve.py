@@ -12,21 +12,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 rows = list(csv.DictReader(open(sys.argv[1])))
-m = [int(r["m"]) for r in rows]
-extra = [float(r["extra_peak_mib"]) for r in rows]
 n = 1024
-full = [n * x * 4 / 2**20 for x in m]
+m_all = sorted({int(r["m"]) for r in rows})
+full = [n * x * 4 / 2**20 for x in m_all]
 
 fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-ax.plot(m, full, "o--", color="tab:red", label="an N×M float32 similarity matrix (N = 1024)")
-ax.plot(m, extra, "o-", color="tab:blue", label="CircleLoss.Interop: peak memory beyond inputs and outputs")
-ax.axhline(64, color="gray", linestyle=":", label="64 MiB target")
+ax.plot(m_all, full, "o--", color="tab:red", label="an N×M float32 similarity matrix (N = 1024)")
+for limit, color in (("1024", "tab:blue"), ("64", "tab:green")):
+    series = [r for r in rows if r["limit_mib"] == limit]
+    ax.plot([int(r["m"]) for r in series], [float(r["extra_peak_mib"]) for r in series], "o-", color=color,
+            label=f"CircleLoss.Interop, workspace limit {limit} MiB: peak memory beyond inputs and outputs")
 ax.set_xscale("log", base=2)
 ax.set_yscale("log", base=2)
 ax.set_xlabel("reference rows M")
 ax.set_ylabel("MiB")
 ax.set_title("Forward+backward against a reference memory\n(N = 1024, D = 128, float32)", fontsize=10)
-ax.legend(loc="upper left", fontsize=8)
+ax.legend(loc="upper left", fontsize=7)
 ax.grid(True, which="both", alpha=0.3)
 fig.tight_layout()
 fig.savefig(sys.argv[2])

@@ -16,25 +16,46 @@ print(f"- machine: {model.group(1) if model else platform.processor()}, {data['c
       f"{platform.system()} {platform.release()}")
 print(f"- date: {data['context']['date']}")
 print(f"- command: `{command}` (medians of 5 repetitions)\n")
-print("| case | threads | median ms | product floor ms | ratio to floor | GFLOP/s (products) |")
-print("|---|---|---|---|---|---|")
-for b in data["benchmarks"]:
-    if b.get("aggregate_name") != "median":
-        continue
+print("| case | threads | idle before each call | median ms | product floor ms | ratio to floor | GFLOP/s (products) |")
+print("|---|---|---|---|---|---|---|")
+medians = [b for b in data["benchmarks"] if b.get("aggregate_name") == "median"]
+
+
+def case_of(b):
     args = dict(re.findall(r"(\w+):(\d+)", b["run_name"]))
     if args["refs"] == "1":
         case = f"N={args['n']}, M={args['m']}, D={args['d']} (references)"
     else:
         case = f"N=M={args['n']}, D={args['d']} (self)"
-    case += ", float64" if args["f64"] == "1" else ", float32"
+    return case + (", float64" if args["f64"] == "1" else ", float32"), args
+
+
+for b in medians:
+    case, args = case_of(b)
     ms = b["real_time"]
     floor = b["floor_ms"]
-    print(f"| {case} | {args['threads']} | {ms:.2f} | {floor:.2f} | {ms / floor:.2f} | {b['GFLOPs']:.1f} |")
+    idle = f"{args.get('idle_ms', '0')} ms"
+    print(f"| {case} | {args['threads']} | {idle} | {ms:.2f} | {floor:.2f} | {ms / floor:.2f} | {b['GFLOPs']:.1f} |")
+
+# Where the time goes: the phase timers of the benchmark build (ms per call, medians).
+phases = sorted({k for b in medians for k in b if k.startswith("ms_")})
+if phases:
+    print("\n## Where the time goes\n")
+    print("Milliseconds per call in each phase of the CPU backend (`CIRCLELOSS_PHASE_TIMERS`, timed on the calling "
+          "thread; `worker_wake`: summed over the call's parallel loops, the time until the pool's second thread "
+          "joined one).\n")
+    print("| case | threads | idle | " + " | ".join(p[3:].replace("_", " ") for p in phases) + " |")
+    print("|---|---|---|" + "---|" * len(phases))
+    for b in medians:
+        case, args = case_of(b)
+        cells = " | ".join(f"{b[p]:.3f}" if p in b else "" for p in phases)
+        print(f"| {case} | {args['threads']} | {args.get('idle_ms', '0')} ms | {cells} |")
 print("\n## Scratch memory against the reference-set size\n")
 print("Peak memory of one forward+backward call beyond its inputs and outputs (N = 1024, D = 128, float32, "
-      "2 threads; `native/bench/memory_curve.sh`).\n")
-print("| M | extra peak MiB | seconds |")
-print("|---|---|---|")
+      "2 threads; `native/bench/memory_curve.sh`), with the default workspace limit (the matrix is kept while it "
+      "fits) and with a 64 MiB limit.\n")
+print("| M | workspace limit MiB | extra peak MiB | seconds (first call) |")
+print("|---|---|---|---|")
 for row in csv.DictReader(open(memory_path)):
-    print(f"| {row['m']} | {float(row['extra_peak_mib']):.1f} | {float(row['seconds']):.2f} |")
+    print(f"| {row['m']} | {row['limit_mib']} | {float(row['extra_peak_mib']):.1f} | {float(row['seconds']):.2f} |")
 print("\n![memory versus M](memory-vs-m.png)")

@@ -55,8 +55,8 @@ void finish_row(RowStats<T>& stats, int64_t i, const OnlineLse<T>& pos, const On
 // Self-similarity from the upper panels alone. Row i's logits are its own panel's segment (columns
 // i0..n) plus column i of every panel above. The panels' rows are merged row-wise and, for the columns
 // right of each diagonal block, column-wise into a partial per (panel, column); each row then merges
-// its partials in panel order, so the result does not depend on the threads. The work is split into
-// tasks of 64 rows or 512 columns of one panel, so that small problems still spread over the threads.
+// its partials in panel order. How the work is cut into tasks changes no result: every row and every
+// (panel, column) partial is accumulated by one task, in a fixed order.
 template <class T, class L>
 void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s, int64_t ld, Scratch<T>& scratch,
                          RowStats<T>& stats) {
@@ -65,29 +65,36 @@ void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s
     std::vector<OnlineLse<T>> row_neg(static_cast<size_t>(p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> col_pos(static_cast<size_t>(panels * p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> col_neg(static_cast<size_t>(panels * p.n), math::lse_empty<T>());
+    // A task: rows [begin, end) of a panel row-wise, then its column blocks [first_block, last_block).
     struct Task {
-        int64_t panel, begin;  // a column block from `begin` (column tasks) or 64 rows from `begin`
-        bool columns;
+        int64_t panel, begin, end, first_block, last_block;
     };
     std::vector<Task> tasks;
-    for (int64_t panel = 0; panel < panels; ++panel) {  // column blocks first: the larger tasks
+    // Enough panels for the threads: a task per panel (its rows and columns stay in one thread's cache).
+    // Too few (small n): tasks of 64 rows or one 512-column block, panel by panel, so all threads work.
+    const bool whole_panels = panels >= 4 * pool.participants;
+    for (int64_t panel = 0; panel < panels; ++panel) {
         const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-        for (int64_t j0 = i0 + rows; j0 < p.n; j0 += kColumnBlock) tasks.push_back({panel, j0, true});
+        const int64_t column_blocks = blocks(p.n - i0 - rows, kColumnBlock);
+        if (whole_panels) {
+            tasks.push_back({panel, i0, i0 + rows, 0, column_blocks});
+            continue;
+        }
+        for (int64_t i = i0; i < i0 + rows; i += kRowBlock) tasks.push_back({panel, i, std::min(i + kRowBlock, i0 + rows), 0, 0});
+        for (int64_t b = 0; b < column_blocks; ++b) tasks.push_back({panel, 0, 0, b, b + 1});
     }
-    for (int64_t i = 0; i < p.n; i += kRowBlock) tasks.push_back({i / kPanelRows, i, false});
     pool.parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t index, int slot) {
         const Task& task = tasks[static_cast<size_t>(index)];
         const int64_t i0 = task.panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-        if (task.columns) {
-            const int64_t cols = std::min(kColumnBlock, p.n - task.begin);
-            const size_t at = static_cast<size_t>(task.panel * p.n + task.begin);
-            accumulate_column_lse(s + i0 * ld + task.begin, rows, cols, ld, p.ry + i0, p.y + task.begin, p.params,
-                                  scratch.get(slot), col_pos.data() + at, col_neg.data() + at);
-            return;
-        }
-        for (int64_t i = task.begin; i < std::min(task.begin + kRowBlock, p.n); ++i) {
+        for (int64_t i = task.begin; i < task.end; ++i) {
             accumulate_row_lse(p.segment(i, s + i * ld + i0, i0, p.n - i0), p.params, scratch.get(slot),
                                row_pos[static_cast<size_t>(i)], row_neg[static_cast<size_t>(i)]);
+        }
+        for (int64_t b = task.first_block; b < task.last_block; ++b) {
+            const int64_t j0 = i0 + rows + b * kColumnBlock, cols = std::min(kColumnBlock, p.n - j0);
+            const size_t at = static_cast<size_t>(task.panel * p.n + j0);
+            accumulate_column_lse(s + i0 * ld + j0, rows, cols, ld, p.ry + i0, p.y + j0, p.params, scratch.get(slot),
+                                  col_pos.data() + at, col_neg.data() + at);
         }
     });
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
