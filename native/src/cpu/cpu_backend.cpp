@@ -15,6 +15,7 @@
 #include "cpu/gemm.h"
 #include "cpu/phase_timers.h"
 #include "cpu/row_kernels.h"
+#include "cpu/streamed_passes.h"
 #include "cpu/typed_problem.h"
 #include "math/circle_math.h"
 #include "platform/platform.h"
@@ -45,12 +46,6 @@ void similarity_matrix(const Workers& pool, const Problem<T, L>& p, T* s, int64_
 }
 
 // ---- forward ---------------------------------------------------------------------------------------
-
-template <class T>
-void finish_row(RowStats<T>& stats, int64_t i, const OnlineLse<T>& pos, const OnlineLse<T>& neg) {
-    stats.lp[static_cast<size_t>(i)] = math::lse_value(pos);
-    stats.ln[static_cast<size_t>(i)] = math::lse_value(neg);
-}
 
 // Self-similarity from the upper panels alone. Row i's logits are its own panel's segment (columns
 // i0..n) plus column i of every panel above. The panels' rows are merged row-wise and, for the columns
@@ -105,7 +100,7 @@ void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s
                 pos = math::lse_merge(pos, col_pos[static_cast<size_t>(panel * p.n + j)]);
                 neg = math::lse_merge(neg, col_neg[static_cast<size_t>(panel * p.n + j)]);
             }
-            finish_row(stats, j, pos, neg);
+            stats.finish(j, pos, neg);
         }
     });
 }
@@ -122,28 +117,8 @@ void row_stats_materialised(const Workers& pool, const Problem<T, L>& p, const T
         for (int64_t i = i0; i < i0 + rows; ++i) {
             OnlineLse<T> pos = math::lse_empty<T>(), neg = math::lse_empty<T>();
             accumulate_row_lse(p.segment(i, s + i * ld, 0, p.m), p.params, scratch.get(slot), pos, neg);
-            finish_row(stats, i, pos, neg);
+            stats.finish(i, pos, neg);
         }
-    });
-}
-
-template <class T, class L>
-void row_stats_streamed(const Workers& pool, const Problem<T, L>& p, Scratch<T>& scratch, RowStats<T>& stats) {
-    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
-        const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
-        T* tile = scratch.get(slot);
-        T* row_scratch = tile + kRowBlock * kColumnTile;
-        std::vector<OnlineLse<T>> pos(static_cast<size_t>(rows), math::lse_empty<T>());
-        std::vector<OnlineLse<T>> neg(static_cast<size_t>(rows), math::lse_empty<T>());
-        for (int64_t j0 = 0; j0 < p.m; j0 += kColumnTile) {
-            const int64_t cols = std::min(kColumnTile, p.m - j0);
-            gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
-            for (int64_t ii = 0; ii < rows; ++ii) {
-                accumulate_row_lse(p.segment(i0 + ii, tile + ii * cols, j0, cols), p.params, row_scratch,
-                                   pos[static_cast<size_t>(ii)], neg[static_cast<size_t>(ii)]);
-            }
-        }
-        for (int64_t ii = 0; ii < rows; ++ii) finish_row(stats, i0 + ii, pos[static_cast<size_t>(ii)], neg[static_cast<size_t>(ii)]);
     });
 }
 
@@ -208,18 +183,6 @@ void compute_scales(const Problem<T, L>& p, RowStats<T>& stats) {
     }
 }
 
-// Turns similarities into gradient coefficients in place: G_ij, or for queries that are their own
-// references H_ij = G_ij + G_ji (so that dX = H·X is one product).
-template <class T, class L>
-void gradient_row(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i, T* s_row, int64_t j0, int64_t cols) {
-    const RowSegment<T, L> seg = p.segment(i, s_row, j0, cols);
-    if (p.refs_are_queries) {
-        row_gradient_symmetric(seg, stats.row(i), stats.columns(p, i, j0), p.params, s_row);
-    } else {
-        row_gradient(seg, stats.row(i), p.params, s_row);
-    }
-}
-
 template <class T, class L>
 void gradients_materialised(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
                             const RowStats<T>& stats, T* s, int64_t ld) {
@@ -270,84 +233,6 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
             return;
         }
         gemm(true, false, cols, p.d, p.n, s + j0, ld, p.x, p.d, dr + j0 * p.d, p.d, false);
-    });
-}
-
-// The streamed plans' gradient tile: recompute the similarities of rows i0.. against references j0..
-// (rows × cols, dense), then turn them into G (or H) in place.
-template <class T, class L>
-void gradient_tile(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
-                   T* tile) {
-    gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
-    for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
-}
-
-template <class T, class L>
-void gradients_streamed(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
-                        const RowStats<T>& stats, Scratch<T>& scratch) {
-    T* dx = static_cast<T*>(out.grad_embeddings);
-    T* dr = static_cast<T*>(out.grad_ref_embeddings);
-    // dX: each task owns a block of query rows and walks every column tile in order.
-    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
-        const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
-        T* tile = scratch.get(slot);
-        if (p.m == 0) {
-            std::fill(dx + i0 * p.d, dx + (i0 + rows) * p.d, T(0));
-            return;
-        }
-        for (int64_t j0 = 0; j0 < p.m; j0 += kColumnTile) {
-            const int64_t cols = std::min(kColumnTile, p.m - j0);
-            gradient_tile(p, stats, i0, rows, j0, cols, tile);
-            gemm(false, false, rows, p.d, cols, tile, cols, p.r + j0 * p.d, p.d, dx + i0 * p.d, p.d, j0 > 0);
-        }
-    });
-    if (p.refs_are_queries) return;
-    // dR: each task owns a tile of reference rows and walks every query block in order.
-    pool.parallel_for(blocks(p.m, kColumnTile), [&](int64_t tile_index, int slot) {
-        const int64_t j0 = tile_index * kColumnTile, cols = std::min(kColumnTile, p.m - j0);
-        T* tile = scratch.get(slot);
-        if (p.n == 0) {
-            std::fill(dr + j0 * p.d, dr + (j0 + cols) * p.d, T(0));
-            return;
-        }
-        for (int64_t i0 = 0; i0 < p.n; i0 += kRowBlock) {
-            const int64_t rows = std::min(kRowBlock, p.n - i0);
-            gradient_tile(p, stats, i0, rows, j0, cols, tile);
-            gemm(true, false, cols, p.d, rows, tile, cols, p.x + i0 * p.d, p.d, dr + j0 * p.d, p.d, i0 > 0);
-        }
-    });
-}
-
-// With references and room for partial sums: one pass. Partition k owns column tiles k, k+K, ...; for
-// each it forms every G tile once and uses it twice: dR for its own tiles, dX into its partial sum.
-template <class T, class L>
-void gradients_streamed_one_pass(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
-                                 const RowStats<T>& stats, Scratch<T>& scratch, int64_t partitions) {
-    T* dx = static_cast<T*>(out.grad_embeddings);
-    T* dr = static_cast<T*>(out.grad_ref_embeddings);
-    std::vector<T> partial(static_cast<size_t>(partitions * p.n * p.d), T(0));
-    const int64_t tiles = blocks(p.m, kColumnTile);
-    pool.parallel_for(partitions, [&](int64_t k, int slot) {
-        T* tile = scratch.get(slot);
-        T* acc = partial.data() + k * p.n * p.d;
-        for (int64_t t = k; t < tiles; t += partitions) {
-            const int64_t j0 = t * kColumnTile, cols = std::min(kColumnTile, p.m - j0);
-            for (int64_t i0 = 0; i0 < p.n; i0 += kRowBlock) {
-                const int64_t rows = std::min(kRowBlock, p.n - i0);
-                gradient_tile(p, stats, i0, rows, j0, cols, tile);
-                gemm(true, false, cols, p.d, rows, tile, cols, p.x + i0 * p.d, p.d, dr + j0 * p.d, p.d, i0 > 0);
-                gemm(false, false, rows, p.d, cols, tile, cols, p.r + j0 * p.d, p.d, acc + i0 * p.d, p.d, true);
-            }
-        }
-    });
-    // dX = the partial sums added in partition order.
-    pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
-        const int64_t begin = block * kRowBlock * p.d, end = std::min(p.n, (block + 1) * kRowBlock) * p.d;
-        for (int64_t e = begin; e < end; ++e) {
-            T sum = partial[static_cast<size_t>(e)];
-            for (int64_t k = 1; k < partitions; ++k) sum += partial[static_cast<size_t>(k * p.n * p.d + e)];
-            dx[e] = sum;
-        }
     });
 }
 

@@ -97,7 +97,24 @@ struct RowStats {
     ColumnStates<T, L> columns(const Problem<T, L>& p, int64_t i, int64_t j0) const {
         return ColumnStates<T, L>{lp.data() + j0, ln.data() + j0, scale.data() + j0, p.y + j0, p.ry[i]};
     }
+    // Row i's log-sum-exps from its merged running states.
+    void finish(int64_t i, const OnlineLse<T>& pos, const OnlineLse<T>& neg) {
+        lp[static_cast<size_t>(i)] = math::lse_value(pos);
+        ln[static_cast<size_t>(i)] = math::lse_value(neg);
+    }
 };
+
+// Turns similarities into gradient coefficients in place: G_ij, or for queries that are their own
+// references H_ij = G_ij + G_ji (so that dX = H·X is one product).
+template <class T, class L>
+inline void gradient_row(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i, T* s_row, int64_t j0, int64_t cols) {
+    const RowSegment<T, L> seg = p.segment(i, s_row, j0, cols);
+    if (p.refs_are_queries) {
+        row_gradient_symmetric(seg, stats.row(i), stats.columns(p, i, j0), p.params, s_row);
+    } else {
+        row_gradient(seg, stats.row(i), p.params, s_row);
+    }
+}
 
 // Per-participant scratch (uninitialised: every use writes before it reads), from the session's buffer
 // cache, acquired before any output is written.
