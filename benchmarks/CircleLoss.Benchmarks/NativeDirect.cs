@@ -24,18 +24,6 @@ internal static unsafe class NativeDirect
 
     public static SafeHandle SessionOf(Circle circle) => circle.Handle;
 
-    public static circleloss_options OptionsOf(CircleOptions options)
-    {
-        circleloss_options o;
-        Check(NativeMethods.circleloss_options_init(&o), "circleloss_options_init");
-        o.gamma = options.Gamma;
-        o.margin = options.Margin;
-        o.remove_diagonal = options.RemoveDiagonal ? 1 : 0;
-        o.reduction = (circleloss_reduction)options.Reduction;
-        o.gradient_mode = (circleloss_gradient_mode)options.GradientMode;
-        return o;
-    }
-
     public static circleloss_status ForwardBackward(circleloss_forward_output* forward, circleloss_gradient_output* gradient, SafeHandle session,
         circleloss_options* options, circleloss_problem* problem) =>
         NativeMethods.circleloss_forward_backward(forward, gradient, (circleloss_session*)session.DangerousGetHandle(), options, problem);

@@ -62,7 +62,7 @@ internal sealed unsafe class Workload : IDisposable
 
         // The direct call's structs point at the same pinned arrays the façade calls use.
         _session = NativeDirect.SessionOf(Circle);
-        _nativeOptions = NativeDirect.OptionsOf(Circle.Options);
+        _nativeOptions = Circle.NativeOptions;
         circleloss_problem p;
         circleloss_forward_output f;
         circleloss_gradient_output g;

@@ -166,6 +166,9 @@ public sealed unsafe partial class Circle : IDisposable
     /// <summary>The native session (diagnostics and tests).</summary>
     internal SessionHandle Handle => _session;
 
+    /// <summary>The options as the native calls receive them.</summary>
+    internal circleloss_options NativeOptions => _nativeOptions;
+
     /// <summary>Whether <see cref="Dispose"/> has been called.</summary>
     public bool IsDisposed => _disposed;
 
