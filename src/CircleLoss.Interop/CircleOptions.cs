@@ -37,7 +37,9 @@ public sealed record CircleOptions
     /// <summary>CPU worker threads; 0 (the default) means one per hardware thread.</summary>
     public int ThreadCount { get; init; }
 
-    /// <summary>The scratch memory one call may use, in bytes; 0 (the default) means the library's default.</summary>
+    /// <summary>The scratch memory one call may use, in bytes; 0 (the default) means the library's default, 1 GiB. The
+    /// CPU backend keeps the N×M similarity matrix while it fits (the fastest plan; the session keeps that buffer for
+    /// its next call) and streams beyond it, with memory independent of M: set a smaller limit for flat memory.</summary>
     public ulong WorkspaceLimitBytes { get; init; }
 
     /// <summary>Allow TF32 tensor-core math for float32 similarity products on the GPU (faster, about 10 bits

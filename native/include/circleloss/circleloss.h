@@ -173,7 +173,10 @@ typedef struct circleloss_session_config {
     circleloss_backend backend;     /* default AUTO */
     int32_t device_index;           /* CUDA device ordinal; default 0 */
     int32_t num_threads;            /* CPU worker threads; 0 (default) = one per hardware thread */
-    uint64_t workspace_limit_bytes; /* scratch memory a call may use; 0 (default) = library default */
+    uint64_t workspace_limit_bytes; /* scratch memory a call may use; 0 (default) = 1 GiB. The CPU backend
+                                     * keeps the n x m similarity matrix when it fits (fastest; the session
+                                     * keeps the buffer for its next call) and streams beyond it, its memory
+                                     * then independent of m */
     uint32_t flags;                 /* CIRCLELOSS_SESSION_FLAG_*; default 0 */
     int32_t reserved0;              /* must be 0 */
     /* Since 0.3.0. The caller's CUDA stream (a cudaStream_t of device_index, e.g. the current stream of

@@ -37,7 +37,10 @@ internal unsafe struct circleloss_session_config
     /// </summary>
     public int num_threads; // int32_t, offset 12
     /// <summary>
-    /// scratch memory a call may use; 0 (default) = library default
+    /// scratch memory a call may use; 0 (default) = 1 GiB. The CPU backend
+    /// keeps the n x m similarity matrix when it fits (fastest; the session
+    /// keeps the buffer for its next call) and streams beyond it, its memory
+    /// then independent of m
     /// </summary>
     public ulong workspace_limit_bytes; // uint64_t, offset 16
     /// <summary>
