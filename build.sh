@@ -28,7 +28,7 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the build needs; installed only when missing.
 APT_PACKAGES=(cmake g++ make libopenblas-pthread-dev libgtest-dev fonts-dejavu-core
-  clang-14 libclang-rt-14-dev valgrind openmpi-bin libopenmpi-dev)
+  clang-14 libclang-rt-14-dev valgrind openmpi-bin libopenmpi-dev libbenchmark-dev)
 
 task_deps() {
   local missing=()
@@ -110,6 +110,12 @@ run_packaging() {
   BUILD_DIR="$BUILD_DIR" eng/packaging-check.sh "$CONFIGURATION"
 }
 
+# The benchmarks build and run (not timed: docs/performance.md has the measurements).
+run_benchmarks() {
+  log "benchmarks (build and smoke run; timings are never asserted)"
+  eng/benchmarks-check.sh
+}
+
 # Fuzzing (the corpus and regressions replayed, then a fixed seed for a fixed number of executions:
 # reproducible), every native test under ASan + UBSan, a valgrind subset; each part writes its result.
 run_reliability() {
@@ -123,7 +129,7 @@ task_test() {
   rm -rf "$RESULTS"
   mkdir -p "$RESULTS"
   export CIRCLELOSS_RESULTS_DIR="$RESULTS"
-  local suites=(ctest dotnet_tests mpi pester cross packaging) expected="ctest,xunit,mpi,pester,cross,packaging"
+  local suites=(ctest dotnet_tests mpi pester cross packaging benchmarks) expected="ctest,xunit,mpi,pester,cross,packaging,benchmarks"
   if [ "${CIRCLELOSS_QUICK:-0}" = 1 ]; then
     log "reliability checks skipped (CIRCLELOSS_QUICK=1)"
   else

@@ -6,6 +6,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
+  { echo "the report's plot needs Debian's python3-matplotlib (apt-get install python3-matplotlib)" >&2; exit 1; }
 build="$root/build-bench"
 results="$build/results"
 mkdir -p "$results"
