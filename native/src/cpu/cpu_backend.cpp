@@ -29,19 +29,19 @@ namespace {
 // S = X Rᵀ (n×m, row-major). For self-similarity only the upper panels are computed and ever read:
 // panel I (rows i0..i0+256) covers columns i0..n, so its diagonal block is whole.
 template <class T, class L>
-void similarity_matrix(const Workers& pool, const Problem<T, L>& p, T* s, int64_t ld) {
+void similarity_matrix(const Workers& pool, const Problem<T, L>& p, T* s) {
     if (p.n == 0 || p.m == 0) return;
     const int64_t panels = blocks(p.n, kPanelRows);
     if (!p.refs_are_queries) {
         pool.parallel_for(panels, [&](int64_t panel, int) {
             const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-            gemm(false, true, rows, p.m, p.d, p.x + i0 * p.d, p.d, p.r, p.d, s + i0 * ld, ld, false);
+            gemm(false, true, rows, p.m, p.d, p.x + i0 * p.d, p.d, p.r, p.d, s + i0 * p.m, p.m, false);
         });
         return;
     }
     pool.parallel_for(panels, [&](int64_t panel, int) {
         const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-        gemm(false, true, rows, p.n - i0, p.d, p.x + i0 * p.d, p.d, p.x + i0 * p.d, p.d, s + i0 * ld + i0, ld, false);
+        gemm(false, true, rows, p.n - i0, p.d, p.x + i0 * p.d, p.d, p.x + i0 * p.d, p.d, s + i0 * p.m + i0, p.m, false);
     });
 }
 
@@ -53,8 +53,7 @@ void similarity_matrix(const Workers& pool, const Problem<T, L>& p, T* s, int64_
 // its partials in panel order. How the work is cut into tasks changes no result: every row and every
 // (panel, column) partial is accumulated by one task, in a fixed order.
 template <class T, class L>
-void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s, int64_t ld, Scratch<T>& scratch,
-                         RowStats<T>& stats) {
+void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
     const int64_t panels = blocks(p.n, kPanelRows);
     std::vector<OnlineLse<T>> row_pos(static_cast<size_t>(p.n), math::lse_empty<T>());
     std::vector<OnlineLse<T>> row_neg(static_cast<size_t>(p.n), math::lse_empty<T>());
@@ -82,13 +81,13 @@ void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s
         const Task& task = tasks[static_cast<size_t>(index)];
         const int64_t i0 = task.panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
         for (int64_t i = task.begin; i < task.end; ++i) {
-            accumulate_row_lse(p.segment(i, s + i * ld + i0, i0, p.n - i0), p.params, scratch.get(slot),
+            accumulate_row_lse(p.segment(i, s + i * p.m + i0, i0, p.n - i0), p.params, scratch.get(slot),
                                row_pos[static_cast<size_t>(i)], row_neg[static_cast<size_t>(i)]);
         }
         for (int64_t b = task.first_block; b < task.last_block; ++b) {
             const int64_t j0 = i0 + rows + b * kColumnBlock, cols = std::min(kColumnBlock, p.n - j0);
             const size_t at = static_cast<size_t>(task.panel * p.n + j0);
-            accumulate_column_lse(s + i0 * ld + j0, rows, cols, ld, p.ry + i0, p.y + j0, p.params, scratch.get(slot),
+            accumulate_column_lse(s + i0 * p.m + j0, rows, cols, p.m, p.ry + i0, p.y + j0, p.params, scratch.get(slot),
                                   col_pos.data() + at, col_neg.data() + at);
         }
     });
@@ -106,17 +105,16 @@ void row_stats_symmetric(const Workers& pool, const Problem<T, L>& p, const T* s
 }
 
 template <class T, class L>
-void row_stats_materialised(const Workers& pool, const Problem<T, L>& p, const T* s, int64_t ld, Scratch<T>& scratch,
-                            RowStats<T>& stats) {
+void row_stats_materialised(const Workers& pool, const Problem<T, L>& p, const T* s, Scratch<T>& scratch, RowStats<T>& stats) {
     if (p.refs_are_queries) {
-        row_stats_symmetric(pool, p, s, ld, scratch, stats);
+        row_stats_symmetric(pool, p, s, scratch, stats);
         return;
     }
     pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int slot) {
         const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
         for (int64_t i = i0; i < i0 + rows; ++i) {
             OnlineLse<T> pos = math::lse_empty<T>(), neg = math::lse_empty<T>();
-            accumulate_row_lse(p.segment(i, s + i * ld, 0, p.m), p.params, scratch.get(slot), pos, neg);
+            accumulate_row_lse(p.segment(i, s + i * p.m, 0, p.m), p.params, scratch.get(slot), pos, neg);
             stats.finish(i, pos, neg);
         }
     });
@@ -185,7 +183,7 @@ void compute_scales(const Problem<T, L>& p, RowStats<T>& stats) {
 
 template <class T, class L>
 void gradients_materialised(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
-                            const RowStats<T>& stats, T* s, int64_t ld) {
+                            const RowStats<T>& stats, T* s) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
     if (p.refs_are_queries) {
@@ -198,15 +196,15 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
             pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
                 const int64_t begin = block * kRowBlock, end = std::min(p.n, begin + kRowBlock);
                 const int64_t i0 = begin / kPanelRows * kPanelRows;
-                for (int64_t i = begin; i < end; ++i) gradient_row(p, stats, i, s + i * ld + i0, i0, p.n - i0);
+                for (int64_t i = begin; i < end; ++i) gradient_row(p, stats, i, s + i * p.m + i0, i0, p.n - i0);
             });
         }
         CIRCLELOSS_PHASE(kGradientProducts);
         pool.parallel_for(blocks(p.n, kPanelRows), [&](int64_t panel, int) {
             const int64_t i0 = panel * kPanelRows, rows = std::min(kPanelRows, p.n - i0);
-            gemm(false, false, rows, p.d, p.n - i0, s + i0 * ld + i0, ld, p.x + i0 * p.d, p.d, dx + i0 * p.d, p.d,
+            gemm(false, false, rows, p.d, p.n - i0, s + i0 * p.m + i0, p.m, p.x + i0 * p.d, p.d, dx + i0 * p.d, p.d,
                  false);
-            if (i0 > 0) gemm(true, false, rows, p.d, i0, s + i0, ld, p.x, p.d, dx + i0 * p.d, p.d, true);
+            if (i0 > 0) gemm(true, false, rows, p.d, i0, s + i0, p.m, p.x, p.d, dx + i0 * p.d, p.d, true);
         });
         return;
     }
@@ -214,7 +212,7 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
         CIRCLELOSS_PHASE(kGradientCoefficients);
         pool.parallel_for(blocks(p.n, kRowBlock), [&](int64_t block, int) {
             const int64_t i0 = block * kRowBlock, rows = std::min(kRowBlock, p.n - i0);
-            for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * ld, 0, p.m);
+            for (int64_t i = i0; i < i0 + rows; ++i) gradient_row(p, stats, i, s + i * p.m, 0, p.m);
         });
     }
     CIRCLELOSS_PHASE(kGradientProducts);
@@ -224,7 +222,7 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
             std::fill(dx + i0 * p.d, dx + (i0 + rows) * p.d, T(0));
             return;
         }
-        gemm(false, false, rows, p.d, p.m, s + i0 * ld, ld, p.r, p.d, dx + i0 * p.d, p.d, false);
+        gemm(false, false, rows, p.d, p.m, s + i0 * p.m, p.m, p.r, p.d, dx + i0 * p.d, p.d, false);
     });
     pool.parallel_for(blocks(p.m, kPanelRows), [&](int64_t block, int) {
         const int64_t j0 = block * kPanelRows, cols = std::min(kPanelRows, p.m - j0);
@@ -232,7 +230,7 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
             std::fill(dr + j0 * p.d, dr + (j0 + cols) * p.d, T(0));
             return;
         }
-        gemm(true, false, cols, p.d, p.n, s + j0, ld, p.x, p.d, dr + j0 * p.d, p.d, false);
+        gemm(true, false, cols, p.d, p.n, s + j0, p.m, p.x, p.d, dr + j0 * p.d, p.d, false);
     });
 }
 
@@ -241,15 +239,13 @@ void gradients_materialised(const Workers& pool, const circleloss_gradient_outpu
 template <class T>
 struct Work {
     Budget<T> budget;
-    int64_t ld;                        // the matrix's row stride: m (a padded stride measured no faster)
     BufferCache::Lease matrix_buffer;  // materialised plan: n×m similarities
     Scratch<T> scratch;
     RowStats<T> stats;
     template <class L>
     Work(const Problem<T, L>& p, int threads, uint64_t limit, PlanPolicy policy, BufferCache& cache)
         : budget(plan_for(p, threads, limit, policy)),
-          ld(p.m),
-          matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * ld) * sizeof(T) : 0)),
+          matrix_buffer(cache.acquire(budget.plan == Plan::Materialised ? static_cast<size_t>(p.n * p.m) * sizeof(T) : 0)),
           scratch(cache, budget.participants, budget.plan == Plan::Materialised
                                            ? static_cast<size_t>(std::max<int64_t>(p.m, 4 * kColumnBlock))
                                            : static_cast<size_t>((kRowBlock + 1) * kColumnTile)),
@@ -267,7 +263,7 @@ Work<T> make_work(ThreadPool& pool, uint64_t limit, PlanPolicy policy, BufferCac
 template <class T, class L>
 void similarities(const Workers& pool, const Problem<T, L>& p, Work<T>& w) {
     CIRCLELOSS_PHASE(kSimilarities);
-    similarity_matrix(pool, p, w.matrix(), w.ld);
+    similarity_matrix(pool, p, w.matrix());
 }
 
 template <class T, class L>
@@ -275,7 +271,7 @@ void compute_stats(const Workers& pool, const Problem<T, L>& p, Work<T>& w) {
     if (w.materialised()) {
         similarities(pool, p, w);
         CIRCLELOSS_PHASE(kRowStatistics);
-        row_stats_materialised(pool, p, w.matrix(), w.ld, w.scratch, w.stats);
+        row_stats_materialised(pool, p, w.matrix(), w.scratch, w.stats);
     } else {
         CIRCLELOSS_PHASE(kStreamedStatistics);
         row_stats_streamed(pool, p, w.scratch, w.stats);
@@ -291,7 +287,7 @@ void compute_gradients(const Workers& pool, const circleloss_gradient_output& ou
     }
     if (w.materialised()) {
         if (!similarities_ready) similarities(pool, p, w);
-        gradients_materialised(pool, out, p, w.stats, w.matrix(), w.ld);
+        gradients_materialised(pool, out, p, w.stats, w.matrix());
     } else {
         CIRCLELOSS_PHASE(kStreamedGradients);
         if (w.budget.dx_partitions > 0 && p.n > 0) {
@@ -346,7 +342,8 @@ CpuBackend::CpuBackend(int num_threads, uint64_t workspace_limit_bytes)
 PlanPolicy CpuBackend::plan_policy_from_environment() {
     const char* value = std::getenv("CIRCLELOSS_CPU_PLAN");
     if (!value || !*value || std::strcmp(value, "auto") == 0) return PlanPolicy::Auto;
-    if (std::strcmp(value, "materialise") == 0) return PlanPolicy::Materialise;
+    // "materialise" is what auto does since the matrix is kept whenever it fits (kept for scripts and tests).
+    if (std::strcmp(value, "materialise") == 0) return PlanPolicy::Auto;
     if (std::strcmp(value, "stream") == 0) return PlanPolicy::Stream;
     fail(CIRCLELOSS_STATUS_INVALID_ARGUMENT, std::string("CIRCLELOSS_CPU_PLAN must be auto, materialise or stream (got '") +
                                                  value + "')");

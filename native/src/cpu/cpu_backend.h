@@ -19,9 +19,10 @@ namespace cpu {
 
 // How calls are carried out: the whole n×m similarity matrix in memory (one product, the symmetric
 // half for self-similarity) whenever it fits the workspace limit, else streamed tile by tile (memory
-// independent of n·m). The environment variable CIRCLELOSS_CPU_PLAN (auto, materialise, stream), read
-// when a session is created, forces one: a diagnostic and test knob.
-enum class PlanPolicy { Auto, Materialise, Stream };
+// independent of n·m). The environment variable CIRCLELOSS_CPU_PLAN, read when a session is created,
+// can force streaming ("stream"; "auto" and "materialise" both keep the matrix when it fits): a
+// diagnostic and test knob.
+enum class PlanPolicy { Auto, Stream };
 
 // Keeps the large similarity buffer of materialised calls for the next call, so that repeated calls
 // (a training loop) do not pay for allocating and faulting in tens of megabytes each time. Concurrent

@@ -177,7 +177,7 @@ Budget<T> plan_for(const Problem<T, L>& p, int threads, uint64_t limit, PlanPoli
     const uint64_t panel_partials =
         p.refs_are_queries ? static_cast<uint64_t>(blocks(p.n, kPanelRows) * p.n) * 4 * sizeof(T) : 0;
     const uint64_t materialised_shared = matrix + state_bytes + panel_partials;
-    if (policy != PlanPolicy::Stream && materialised_shared + row_scratch <= limit) {
+    if (policy == PlanPolicy::Auto && materialised_shared + row_scratch <= limit) {
         return {Plan::Materialised, participants_within(threads, materialised_shared, row_scratch, limit), 0};
     }
     const uint64_t tile_scratch = static_cast<uint64_t>(kRowBlock + 1) * kColumnTile * sizeof(T);
