@@ -11,18 +11,26 @@ lib="${1:-build/lib/libcircleloss.so}"
 [ -f "$lib" ] || { echo "no such file: $lib" >&2; exit 1; }
 status=0
 
+# Lists the libraries read from stdin; each must match the regular expression $1, else it is flagged with
+# the reason $2 and the check fails.
+only_allowed() {
+  local allowed="$1" why="$2" name
+  while read -r name; do
+    if [[ "$name" =~ $allowed ]]; then
+      echo "  $name"
+    else
+      echo "  $name   <-- not allowed ($why)" >&2
+      status=1
+    fi
+  done
+}
+
 check_pe() {
   local objdump=x86_64-w64-mingw32-objdump
   local allowed='^(KERNEL32|kernel32|msvcrt|ADVAPI32|advapi32|ntdll|USER32|user32|api-ms-win-[a-z0-9-]+)\.dll$'
   echo "DLLs imported by $lib:"
-  while read -r dll; do
-    if [[ "$dll" =~ $allowed ]]; then
-      echo "  $dll"
-    else
-      echo "  $dll   <-- not allowed (system DLLs only: no MinGW runtime DLL beside the library)" >&2
-      status=1
-    fi
-  done < <($objdump -p "$lib" | sed -n -E 's/^\s*DLL Name: (.*)$/\1/p')
+  only_allowed "$allowed" "system DLLs only: no MinGW runtime DLL beside the library" \
+    < <($objdump -p "$lib" | sed -n -E 's/^\s*DLL Name: (.*)$/\1/p')
   local exports
   exports=$($objdump -p "$lib" | sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' | sed -n -E 's/^\s*\[\s*[0-9]+\] (.*)$/\1/p')
   echo "exports: $(echo "$exports" | wc -l) functions"
@@ -42,14 +50,8 @@ check_elf() {
   esac
   local allowed="^(libc\\.so\\.6|libm\\.so\\.6|libstdc\\+\\+\\.so\\.6|libgcc_s\\.so\\.1|$loader|libpthread\\.so\\.0|libdl\\.so\\.2|librt\\.so\\.1)$"
   echo "NEEDED by $lib ($machine):"
-  while read -r needed; do
-    if [[ "$needed" =~ $allowed ]]; then
-      echo "  $needed"
-    else
-      echo "  $needed   <-- not allowed (only glibc, libstdc++, libgcc_s, libm)" >&2
-      status=1
-    fi
-  done < <(readelf -d "$lib" | sed -n -E 's/.*\(NEEDED\).*\[(.*)\].*/\1/p')
+  only_allowed "$allowed" "only glibc, libstdc++, libgcc_s, libm" \
+    < <(readelf -d "$lib" | sed -n -E 's/.*\(NEEDED\).*\[(.*)\].*/\1/p')
   local glibc glibcxx
   glibc=$("${prefix}objdump" -T "$lib" | grep -o 'GLIBC_[0-9][0-9.]*' | sort -u -V | tail -1)
   glibcxx=$("${prefix}objdump" -T "$lib" | grep -o 'GLIBCXX_[0-9][0-9.]*' | sort -u -V | tail -1 || true)
