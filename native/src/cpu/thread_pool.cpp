@@ -110,7 +110,10 @@ void ThreadPool::worker_loop() {
             if (stopping_) return;
             job = queue_.front();
             slot = job->next_slot.fetch_add(1);
-            if (slot + 1 >= job->participants) pop_front_locked();  // the job needs nobody else
+            if (slot + 1 >= job->participants) {  // the job needs nobody else
+                queue_.pop_front();
+                publish_queue_size_locked();
+            }
             if (slot >= job->participants) continue;
             job->active.fetch_add(1, std::memory_order_acq_rel);
         }
@@ -121,8 +124,7 @@ void ThreadPool::worker_loop() {
     }
 }
 
-void ThreadPool::pop_front_locked() {
-    queue_.pop_front();
+void ThreadPool::publish_queue_size_locked() {
     queued_.store(static_cast<int64_t>(queue_.size()), std::memory_order_release);
 }
 
@@ -150,7 +152,7 @@ void ThreadPool::parallel_for(int64_t count, int max_participants, const std::fu
             std::lock_guard<std::mutex> lock(mutex_);
             keep_workers_off_locked(cpu);
             queue_.push_back(job);
-            queued_.store(static_cast<int64_t>(queue_.size()), std::memory_order_release);
+            publish_queue_size_locked();
             sleeping = sleeping_;
         }
         // Spinning workers see the queue themselves; only sleeping ones need the system call.
@@ -172,7 +174,7 @@ void ThreadPool::parallel_for(int64_t count, int max_participants, const std::fu
         for (auto it = queue_.begin(); it != queue_.end(); ++it) {
             if (*it == job) {
                 queue_.erase(it);
-                queued_.store(static_cast<int64_t>(queue_.size()), std::memory_order_release);
+                publish_queue_size_locked();
                 break;
             }
         }

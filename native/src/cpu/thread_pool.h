@@ -47,7 +47,7 @@ private:
     struct Job;
     void worker_loop();
     static void run_job(Job& job, int slot);
-    void pop_front_locked();
+    void publish_queue_size_locked();  // queued_ = queue_.size(), for the spinning workers
     void keep_workers_off_locked(int cpu);
 
     int num_threads_;

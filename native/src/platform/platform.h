@@ -3,6 +3,7 @@
 // the core is portable C++; platform_posix.cpp or platform_windows.cpp implements this for each target.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -46,7 +47,7 @@ public:
 
 private:
     struct Set;
-    Set* allowed_;  // NULL where unknown
+    std::unique_ptr<Set> allowed_;  // empty where unknown
 };
 
 }  // namespace platform

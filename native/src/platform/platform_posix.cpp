@@ -34,13 +34,10 @@ struct ThreadPlacement::Set {
 
 ThreadPlacement::ThreadPlacement() : allowed_(new Set) {
     CPU_ZERO(&allowed_->cpus);
-    if (pthread_getaffinity_np(pthread_self(), sizeof allowed_->cpus, &allowed_->cpus) != 0) {
-        delete allowed_;
-        allowed_ = nullptr;
-    }
+    if (pthread_getaffinity_np(pthread_self(), sizeof allowed_->cpus, &allowed_->cpus) != 0) allowed_.reset();
 }
 
-ThreadPlacement::~ThreadPlacement() { delete allowed_; }
+ThreadPlacement::~ThreadPlacement() = default;
 
 void ThreadPlacement::keep_off(std::thread& thread, int cpu) const {
     if (!allowed_) return;

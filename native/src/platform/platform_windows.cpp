@@ -73,7 +73,7 @@ int current_cpu() { return -1; }
 
 struct ThreadPlacement::Set {};
 
-ThreadPlacement::ThreadPlacement() : allowed_(nullptr) {}
+ThreadPlacement::ThreadPlacement() = default;
 
 ThreadPlacement::~ThreadPlacement() = default;
 
