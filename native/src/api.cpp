@@ -26,11 +26,8 @@ circleloss_session_config validate_session_config(const circleloss_session_confi
     if (!given) return CIRCLELOSS_SESSION_CONFIG_INIT;
     const circleloss_session_config current = in_current_layout(given, "config");
     const circleloss_session_config* config = &current;
-    const int backend = raw_enum(config->backend);
-    if (backend < CIRCLELOSS_BACKEND_AUTO || backend > CIRCLELOSS_BACKEND_CUDA) {
-        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-             "config->backend", " is not a circleloss_backend value (got " + std::to_string(backend) + ")");
-    }
+    const int backend =
+        require_enum(config->backend, CIRCLELOSS_BACKEND_AUTO, CIRCLELOSS_BACKEND_CUDA, "config->backend", "circleloss_backend");
     if (config->device_index < 0) {
         fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT,
              "config->device_index", " must be >= 0 (got " + std::to_string(config->device_index) + ")");
@@ -330,10 +327,7 @@ CIRCLELOSS_API circleloss_status circleloss_device_copy(circleloss_session* sess
                                                        circleloss_copy_kind kind) {
     return guard(__func__, [&] {
         const circleloss_session& s = device_memory_session(session);
-        const int k = raw_enum(kind);
-        if (k < CIRCLELOSS_COPY_HOST_TO_DEVICE || k > CIRCLELOSS_COPY_DEVICE_TO_DEVICE) {
-            fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "kind", " is not a circleloss_copy_kind value (got " + std::to_string(k) + ")");
-        }
+        require_enum(kind, CIRCLELOSS_COPY_HOST_TO_DEVICE, CIRCLELOSS_COPY_DEVICE_TO_DEVICE, "kind", "circleloss_copy_kind");
         if (bytes == 0) return;
         if (!destination) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "destination", " must not be NULL");
         if (!source) fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "source", " must not be NULL");

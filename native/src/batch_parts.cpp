@@ -34,10 +34,8 @@ CIRCLELOSS_API circleloss_status circleloss_reduce_terms(double* out_loss, doubl
             fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "reduction",
                           " NONE has no reduction terms: its loss is per row, and a part's rows are its own");
         }
-        if (r < CIRCLELOSS_REDUCTION_SUM || r > CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT) {
-            fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, "reduction",
-                          " is not a circleloss_reduction value (got " + std::to_string(r) + ")");
-        }
+        require_enum(reduction, CIRCLELOSS_REDUCTION_SUM, CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT, "reduction",
+                     "circleloss_reduction");
         const char* names[CIRCLELOSS_REDUCTION_TERMS] = {"[0] (the weighted masked loss sum)", "[1] (the divisor)"};
         for (int k = 0; k < CIRCLELOSS_REDUCTION_TERMS; ++k) {
             if (!std::isfinite(summed_terms[k]) || summed_terms[k] < 0) {

@@ -46,6 +46,18 @@ int32_t raw_enum(const E& value) noexcept {
     return v;
 }
 
+// The raw value of an enum argument, which must lie in [first, last]: otherwise INVALID_ARGUMENT,
+// "<argument> is not a <type> value (got <raw>)".
+template <class E>
+int32_t require_enum(const E& value, int32_t first, int32_t last, const char* argument, const char* type) {
+    const int32_t raw = raw_enum(value);
+    if (raw < first || raw > last) {
+        fail_argument(CIRCLELOSS_STATUS_INVALID_ARGUMENT, argument,
+                      std::string(" is not a ") + type + " value (got " + std::to_string(raw) + ")");
+    }
+    return raw;
+}
+
 void clear_last_error() noexcept;
 circleloss_status set_last_error(circleloss_status status, const char* message, const char* argument = "") noexcept;
 const char* last_error_message() noexcept;

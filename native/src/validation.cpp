@@ -217,13 +217,10 @@ ResolvedOptions validate_options(const circleloss_options* given) {
             "options->margin", " must be finite (got " + format_double(options->margin) + ")");
     require(options->remove_diagonal == 0 || options->remove_diagonal == 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "options->remove_diagonal", " must be 0 or 1 (got " + std::to_string(options->remove_diagonal) + ")");
-    const int reduction = raw_enum(options->reduction);
-    require(reduction >= CIRCLELOSS_REDUCTION_NONE && reduction <= CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT,
-            CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "options->reduction", " is not a circleloss_reduction value (got " + std::to_string(reduction) + ")");
-    const int mode = raw_enum(options->gradient_mode);
-    require(mode == CIRCLELOSS_GRADIENT_KERAS || mode == CIRCLELOSS_GRADIENT_PAPER, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "options->gradient_mode", " is not a circleloss_gradient_mode value (got " + std::to_string(mode) + ")");
+    require_enum(options->reduction, CIRCLELOSS_REDUCTION_NONE, CIRCLELOSS_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT,
+                 "options->reduction", "circleloss_reduction");
+    require_enum(options->gradient_mode, CIRCLELOSS_GRADIENT_KERAS, CIRCLELOSS_GRADIENT_PAPER, "options->gradient_mode",
+                 "circleloss_gradient_mode");
     ResolvedOptions resolved{};
     resolved.gamma = options->gamma;
     resolved.margin = options->margin;
@@ -237,16 +234,10 @@ ResolvedProblem validate_problem(const circleloss_problem* given, const Resolved
     require(given != nullptr, CIRCLELOSS_STATUS_INVALID_ARGUMENT, "problem", " must not be NULL");
     const circleloss_problem current = in_current_layout(given, "problem");
     const circleloss_problem* problem = &current;
-    const int dtype = raw_enum(problem->dtype);
-    require(dtype == CIRCLELOSS_DTYPE_FLOAT32 || dtype == CIRCLELOSS_DTYPE_FLOAT64, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->dtype", " is not a circleloss_dtype value (got " + std::to_string(dtype) + ")");
-    const int memory = raw_enum(problem->memory);
-    require(memory == CIRCLELOSS_MEMORY_HOST || memory == CIRCLELOSS_MEMORY_DEVICE, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->memory", " is not a circleloss_memory value (got " + std::to_string(memory) + ")");
-    const int label_type = raw_enum(problem->label_type);
-    require(label_type == CIRCLELOSS_LABELS_INT32 || label_type == CIRCLELOSS_LABELS_INT64,
-            CIRCLELOSS_STATUS_INVALID_ARGUMENT,
-            "problem->label_type", " is not a circleloss_label_type value (got " + std::to_string(label_type) + ")");
+    require_enum(problem->dtype, CIRCLELOSS_DTYPE_FLOAT32, CIRCLELOSS_DTYPE_FLOAT64, "problem->dtype", "circleloss_dtype");
+    require_enum(problem->memory, CIRCLELOSS_MEMORY_HOST, CIRCLELOSS_MEMORY_DEVICE, "problem->memory", "circleloss_memory");
+    require_enum(problem->label_type, CIRCLELOSS_LABELS_INT32, CIRCLELOSS_LABELS_INT64, "problem->label_type",
+                 "circleloss_label_type");
     require(problem->n >= 0, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
             "problem->n", " must be >= 0 (got " + std::to_string(problem->n) + ")");
     require(problem->d >= 1, CIRCLELOSS_STATUS_INVALID_ARGUMENT,
