@@ -7,6 +7,8 @@
 #   3. circleloss_memory_curve measures one small size
 #   4. benchmarks/CircleLoss.Benchmarks builds
 #   5. it starts, calls the library directly and through the façade, and measures the floor (--probe)
+#   6. benchmarks/platforms.sh (win-x64 under wine against linux-x64) runs one round at N = 256 and prints
+#      its table's four rows
 # Last line: "benchmarks: P passed, F failed"; the result file: eng/results.sh. Exits non-zero when anything failed.
 #   eng/benchmarks-check.sh
 set -uo pipefail
@@ -48,6 +50,15 @@ program_builds() {
   dotnet build benchmarks/CircleLoss.Benchmarks/CircleLoss.Benchmarks.csproj -c Release -nologo -v q >/dev/null
 }
 
+platforms_runs() {
+  local table
+  table="$(benchmarks/platforms.sh 1 256 2>&1)" || { echo "$table" | tail -20; return 1; }
+  local row
+  for row in "self, 1" "self, 2" "reference, 1" "reference, 2"; do
+    grep -q "^| $row | [0-9.]* | [0-9.]* | [0-9.]* |" <<<"$table" || { echo "no row '$row' in:"; echo "$table" | tail -12; return 1; }
+  done
+}
+
 program_runs() {
   OMP_WAIT_POLICY=PASSIVE dotnet benchmarks/CircleLoss.Benchmarks/bin/Release/net10.0/CircleLoss.Benchmarks.dll --probe \
     | grep -q '^round 11: floor'
@@ -68,5 +79,6 @@ else
   failed=$((failed + 2))
   failures+="benchmarks/CircleLoss.Benchmarks does not build: it could not be run"$'\n'
 fi
+check "benchmarks/platforms.sh runs (win-x64 under wine, linux-x64)" platforms_runs
 results_write benchmarks "$passed" "$failed" 0 "$failures"
 [ "$failed" -eq 0 ]
