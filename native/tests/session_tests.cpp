@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -78,48 +79,85 @@ TEST(Sessions, ConfigOfAnOlderHeaderIsAccepted) {
     EXPECT_EQ(circleloss_session_destroy(session), CIRCLELOSS_STATUS_OK);
 }
 
+// The CUDA loader settles once per process, so a test that points it at a provider of its own runs in a
+// process of its own: gtest's "threadsafe" death-test style re-executes this binary for the statement (a
+// fork would inherit the settled loader). ctest runs every test alone anyway; this keeps a plain run of
+// the whole binary right too. gtest reports nothing from such a child, so its checks collect what failed
+// and print it to stderr, which the parent's failure message shows.
+struct ChildChecks {
+    std::string failures;
+    void expect(bool ok, const std::string& what) {
+        if (!ok) failures += what + "\n";
+    }
+};
+
+template <class Body>
+void in_fresh_process(const Body& body) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            ChildChecks checks;
+            body(checks);
+            std::fputs(checks.failures.c_str(), stderr);
+            std::exit(checks.failures.empty() ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "");
+}
+
+bool contains(const char* text, const char* part) { return text && std::strstr(text, part) != nullptr; }
+
 // Point the loader at a provider that does not exist: CUDA must be refused with the reason, and AUTO
-// must fall back to the CPU and say why. (The loader caches per process; ctest runs each test alone.)
+// must fall back to the CPU and say why.
 TEST(CudaFallback, MissingProviderFallsBackWithReason) {
     if (!kCudaProviderPlatform) GTEST_SKIP() << kNoCudaProviderHere;
-    setenv("CIRCLELOSS_CUDA_PROVIDER", "/nonexistent/libcircleloss_cuda.so", 1);
-    circleloss_session_config config;
-    circleloss_session_config_init(&config);
-    config.backend = CIRCLELOSS_BACKEND_CUDA;
-    circleloss_session* s = nullptr;
-    EXPECT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE);
-    EXPECT_EQ(s, nullptr);
-    const std::string message = circleloss_last_error();
-    EXPECT_NE(message.find("/nonexistent/libcircleloss_cuda.so"), std::string::npos) << message;
+    in_fresh_process([](ChildChecks& check) {
+        const char* missing = "/nonexistent/libcircleloss_cuda.so";
+        setenv("CIRCLELOSS_CUDA_PROVIDER", missing, 1);
+        circleloss_session_config config;
+        circleloss_session_config_init(&config);
+        config.backend = CIRCLELOSS_BACKEND_CUDA;
+        circleloss_session* s = nullptr;
+        const circleloss_status cuda = circleloss_session_create(&s, &config);
+        check.expect(cuda == CIRCLELOSS_STATUS_BACKEND_UNAVAILABLE,
+                     std::string("CUDA session: expected BACKEND_UNAVAILABLE, got ") + circleloss_status_name(cuda));
+        check.expect(s == nullptr, "CUDA session: a handle came back with the failure");
+        check.expect(contains(circleloss_last_error(), missing),
+                     std::string("CUDA session: the message does not name the path: ") + circleloss_last_error());
 
-    config.backend = CIRCLELOSS_BACKEND_AUTO;
-    ASSERT_EQ(circleloss_session_create(&s, &config), CIRCLELOSS_STATUS_OK);
-    circleloss_backend backend = CIRCLELOSS_BACKEND_AUTO;
-    circleloss_session_backend(&backend, s);
-    EXPECT_EQ(backend, CIRCLELOSS_BACKEND_CPU);
-    const char* reason = nullptr;
-    circleloss_session_fallback_reason(&reason, s);
-    EXPECT_NE(std::string(reason).find("CUDA unavailable"), std::string::npos) << reason;
-    EXPECT_NE(std::string(reason).find("/nonexistent/libcircleloss_cuda.so"), std::string::npos) << reason;
-    circleloss_session_destroy(s);
+        config.backend = CIRCLELOSS_BACKEND_AUTO;
+        const circleloss_status automatic = circleloss_session_create(&s, &config);
+        check.expect(automatic == CIRCLELOSS_STATUS_OK,
+                     std::string("AUTO session: expected OK, got ") + circleloss_status_name(automatic));
+        if (automatic == CIRCLELOSS_STATUS_OK) {
+            circleloss_backend backend = CIRCLELOSS_BACKEND_AUTO;
+            circleloss_session_backend(&backend, s);
+            check.expect(backend == CIRCLELOSS_BACKEND_CPU, "AUTO session: not on the CPU");
+            const char* reason = nullptr;
+            circleloss_session_fallback_reason(&reason, s);
+            check.expect(contains(reason, "CUDA unavailable") && contains(reason, missing),
+                         std::string("AUTO session: the fallback reason lacks the cause: ") + (reason ? reason : "(null)"));
+            circleloss_session_destroy(s);
+        }
 
-    int32_t available = 1;
-    const char* detail = nullptr;
-    ASSERT_EQ(circleloss_query_backend(&available, &detail, CIRCLELOSS_BACKEND_CUDA), CIRCLELOSS_STATUS_OK);
-    EXPECT_EQ(available, 0);
-    unsetenv("CIRCLELOSS_CUDA_PROVIDER");
+        int32_t available = 1;
+        const char* detail = nullptr;
+        const circleloss_status query = circleloss_query_backend(&available, &detail, CIRCLELOSS_BACKEND_CUDA);
+        check.expect(query == CIRCLELOSS_STATUS_OK && available == 0, "query_backend(CUDA): expected OK and unavailable");
+    });
 }
 
 TEST(CudaFallback, FileThatIsNotAProviderIsRefused) {
     if (!kCudaProviderPlatform) GTEST_SKIP() << kNoCudaProviderHere;
-    // Any shared library without the entry symbol: libm is always there.
-    setenv("CIRCLELOSS_CUDA_PROVIDER", "libm.so.6", 1);
-    int32_t available = 1;
-    const char* detail = nullptr;
-    ASSERT_EQ(circleloss_query_backend(&available, &detail, CIRCLELOSS_BACKEND_CUDA), CIRCLELOSS_STATUS_OK);
-    EXPECT_EQ(available, 0);
-    EXPECT_NE(std::string(detail).find("circleloss_cuda_provider_entry"), std::string::npos) << detail;
-    unsetenv("CIRCLELOSS_CUDA_PROVIDER");
+    in_fresh_process([](ChildChecks& check) {
+        // Any shared library without the entry symbol: libm is always there.
+        setenv("CIRCLELOSS_CUDA_PROVIDER", "libm.so.6", 1);
+        int32_t available = 1;
+        const char* detail = nullptr;
+        const circleloss_status query = circleloss_query_backend(&available, &detail, CIRCLELOSS_BACKEND_CUDA);
+        check.expect(query == CIRCLELOSS_STATUS_OK && available == 0, "query_backend(CUDA): expected OK and unavailable");
+        check.expect(contains(detail, "circleloss_cuda_provider_entry"),
+                     std::string("the detail does not name the missing entry symbol: ") + (detail ? detail : "(null)"));
+    });
 }
 
 TEST(Concurrency, OneSessionManyThreadsGivesSingleThreadedResults) {

@@ -30,17 +30,12 @@ POSITIVE+=':Reference.ReferenceSetWiderThanOneColumnTile:Reference.ReferenceLabe
 POSITIVE+=':Invariance.MaterialisedAndStreamedPlansAgree:Invariance.ForwardValuesAreTheSameInBothModes'
 POSITIVE+=':AllCases/Golden.*_f32_keras_combined:AllCases/Golden.*_f64_paper_twostep'
 POSITIVE+=':Concurrency.ErrorsAreThreadLocal:Concurrency.CreateAndDestroyWhileOthersCompute'
-POSITIVE+=':Robustness.*:Exhaustion.*:LifetimeDeathTest.*'
+POSITIVE+=':Robustness.*:Exhaustion.*:LifetimeDeathTest.*:CudaFallback.*'
 # Left out: the huge-N cases, and the two thread-count grids under workspace limits (hundreds of calls with up to
 # 64 threads: minutes each under memcheck; they run under ASan in sanitize.sh).
 NEGATIVE='Robustness.HugeN*:Exhaustion.ThreadCountNeverChangesResultsUnderAWorkspaceLimit'
 NEGATIVE+=':Exhaustion.LimitThatFitsOneThreadRunsWithFewerThreads'
-# The CUDA loader caches its outcome per process, so each of its tests runs in a process of its own
-# (as under ctest).
 RUNS=("${VALGRIND_FILTER:-$POSITIVE-$NEGATIVE}")
-if [ -z "${VALGRIND_FILTER:-}" ]; then
-  RUNS+=(CudaFallback.MissingProviderFallsBackWithReason CudaFallback.FileThatIsNotAProviderIsRefused)
-fi
 
 total_passed=0
 total_failed=0
@@ -57,9 +52,10 @@ for filter in "${RUNS[@]}"; do
   # load it and probe the NVIDIA driver library, whose own allocations memcheck reports as leaks (and
   # ld.so's word-wise strncmp over its RPATH as invalid reads); neither is code of ours. The provider
   # path itself is tested by ctest (CudaProvider.*), and the fallback from a missing file is part of
-  # what runs here.
+  # what runs here. --trace-children: tests that need a process of their own (CudaFallback.*) re-execute
+  # the binary, and those children are checked too (their memcheck errors fail the test).
   CIRCLELOSS_CUDA_PROVIDER=/nonexistent/libcircleloss_cuda.so \
-  valgrind --tool=memcheck --error-exitcode=101 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  valgrind --tool=memcheck --trace-children=yes --error-exitcode=101 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --show-leak-kinds=definite,indirect --track-origins=yes --num-callers=30 \
     "$BIN" --gtest_filter="$filter" >"$LOG" 2>&1
   rc=$?
