@@ -8,24 +8,53 @@ using math::Params;
 
 // The loops are written select-only (no branches, no libm calls) so that GCC vectorises them; the
 // `omp simd` reductions (enabled by -fopenmp-simd, no OpenMP runtime) allow reordering the max/sum.
+// The loops read the parameters and per-row states from local copies: the stores to the output or scratch
+// (T*) could alias a T field of a struct passed by reference, and the compiler would reload them each
+// iteration. The row statistics handle the removed diagonal outside their vector loops, which then test
+// no column index (the gradients keep the test in the loop: a second call site of the pair gradient
+// outside it made GCC stop inlining it, and the loop was no longer vectorised).
+
+// Pass 1 of a row segment over columns [begin, end) with no diagonal in it: logits into scratch, maxima.
 template <class T, class L>
-inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegment<T, L>& row, const Params<T>& p,
+inline __attribute__((always_inline)) void row_logits_and_maxima(const T* s, const L* labels, L label, int64_t begin,
+                                                                 int64_t end, const Params<T>& p, T* scratch,
+                                                                 T& max_pos, T& max_neg) {
+    T mp = max_pos;
+    T mn = max_neg;
+#pragma omp simd reduction(max : mp, mn)
+    for (int64_t j = begin; j < end; ++j) {
+        const bool same = labels[j] == label;
+        const T logit = same ? math::positive_logit(s[j], p) : math::negative_logit(s[j], p);
+        scratch[j] = logit;
+        mp = same ? math::cl_max(mp, logit) : mp;
+        mn = !same ? math::cl_max(mn, logit) : mn;
+    }
+    max_pos = mp;
+    max_neg = mn;
+}
+
+template <class T, class L>
+inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegment<T, L>& row, const Params<T>& params,
                                                                    T* scratch, math::OnlineLse<T>& positives,
                                                                    math::OnlineLse<T>& negatives) {
+    const Params<T> p = params;
     const T* s = row.s;
     const L* labels = row.ref_labels;
     const L label = row.query_label;
+    const int64_t cols = row.cols;
     const int64_t diagonal = row.diagonal;
     T max_pos = math::neg_infinity<T>();
     T max_neg = math::neg_infinity<T>();
-#pragma omp simd reduction(max : max_pos, max_neg)
-    for (int64_t j = 0; j < row.cols; ++j) {
-        const bool same = labels[j] == label;
-        const bool positive = same && j != diagonal;
-        const T logit = math::pair_logit(s[j], positive, !same, p);
-        scratch[j] = logit;
-        max_pos = positive ? math::cl_max(max_pos, logit) : max_pos;
-        max_neg = !same ? math::cl_max(max_neg, logit) : max_neg;
+    if (diagonal < 0) {
+        row_logits_and_maxima(s, labels, label, 0, cols, p, scratch, max_pos, max_neg);
+    } else {
+        // The diagonal pair is removed from the positives only: with the row's label it has logit -inf and
+        // is in no maximum; with another label it is a negative like any other.
+        row_logits_and_maxima(s, labels, label, 0, diagonal, p, scratch, max_pos, max_neg);
+        const bool negative = !(labels[diagonal] == label);
+        scratch[diagonal] = math::pair_logit(s[diagonal], false, negative, p);
+        if (negative) max_neg = math::cl_max(max_neg, scratch[diagonal]);
+        row_logits_and_maxima(s, labels, label, diagonal + 1, cols, p, scratch, max_pos, max_neg);
     }
     // Shifts that keep empty sets at exp(-inf) = 0 instead of exp(NaN).
     const T shift_pos = max_pos > math::neg_infinity<T>() ? max_pos : T(0);
@@ -33,7 +62,7 @@ inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegm
     T sum_pos = 0;
     T sum_neg = 0;
 #pragma omp simd reduction(+ : sum_pos, sum_neg)
-    for (int64_t j = 0; j < row.cols; ++j) {
+    for (int64_t j = 0; j < cols; ++j) {
         const bool same = labels[j] == label;
         const T e = math::pair_exp(scratch[j] - (same ? shift_pos : shift_neg));
         sum_pos += same ? e : T(0);  // the removed diagonal has logit -inf: e = 0
@@ -45,9 +74,10 @@ inline __attribute__((always_inline)) void accumulate_row_lse_impl(const RowSegm
 
 template <class T, class L>
 inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s, int64_t rows, int64_t cols, int64_t ld,
-                                                                      const L* ref_labels, const L* query_labels, const Params<T>& p,
+                                                                      const L* ref_labels, const L* query_labels, const Params<T>& params,
                                                                       T* scratch, math::OnlineLse<T>* positives,
                                                                       math::OnlineLse<T>* negatives) {
+    const Params<T> p = params;
     // Structure-of-arrays scratch (contiguous per quantity, so every loop vectorises).
     T* max_pos = scratch;
     T* max_neg = scratch + cols;
@@ -96,8 +126,10 @@ inline __attribute__((always_inline)) void accumulate_column_lse_impl(const T* s
 }
 
 template <class T, class L>
-inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T, L>& row, const RowState<T>& st,
-                                                             const Params<T>& p, T* out) {
+inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T, L>& row, const RowState<T>& state,
+                                                             const Params<T>& params, T* out) {
+    const Params<T> p = params;
+    const RowState<T> st = state;
     const T* s = row.s;
     const L* labels = row.ref_labels;
     const L label = row.query_label;
@@ -111,20 +143,27 @@ inline __attribute__((always_inline)) void row_gradient_impl(const RowSegment<T,
 
 template <class T, class L>
 inline __attribute__((always_inline)) void row_gradient_symmetric_impl(const RowSegment<T, L>& row,
-                                                                       const RowState<T>& st,
+                                                                       const RowState<T>& state,
                                                                        const ColumnStates<T, L>& col,
-                                                                       const Params<T>& p, T* out) {
+                                                                       const Params<T>& params, T* out) {
+    const Params<T> p = params;
+    const RowState<T> st = state;
     const T* s = row.s;
     const L* labels = row.ref_labels;
     const L label = row.query_label;
     const L label_as_ref = col.query_as_ref_label;
+    const T* col_lp = col.lp;
+    const T* col_ln = col.ln;
+    const T* col_scale = col.scale;
+    const L* col_labels = col.query_labels;
     const int64_t diagonal = row.diagonal;
 #pragma omp simd
     for (int64_t j = 0; j < row.cols; ++j) {
         const bool same = labels[j] == label;
         const T as_query = math::pair_gradient_flags(s[j], same && j != diagonal, !same, st.lp, st.ln, st.scale, p);
-        const bool same_t = col.query_labels[j] == label_as_ref;
-        const T as_ref = math::pair_gradient_flags(s[j], same_t && j != diagonal, !same_t, col.lp[j], col.ln[j], col.scale[j], p);
+        const bool same_t = col_labels[j] == label_as_ref;
+        const T as_ref =
+            math::pair_gradient_flags(s[j], same_t && j != diagonal, !same_t, col_lp[j], col_ln[j], col_scale[j], p);
         out[j] = as_query + as_ref;
     }
 }
