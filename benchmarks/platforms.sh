@@ -66,7 +66,6 @@ for line in open(sys.argv[1]):
     cells = [c.strip() for c in rest.split('|') if c.strip()]
     mode, loss, floor, ratio = cells[0], float(cells[4]), float(cells[7]), float(cells[8])
     runs[(build, int(threads), mode)].append((loss, floor, ratio))
-med = lambda values: statistics.median(values)
 print("\n| mode, threads | linux-x64 (env kernel) × floor | linux-x64 (CPU's kernel) × floor | win-x64 × floor "
       "| win / linux (env) | win / linux (CPU's) | loss ms: env, CPU's, win | floor ms: env, CPU's, win |")
 print("|---|---|---|---|---|---|---|---|")
@@ -75,9 +74,9 @@ for mode in ("self", "reference"):
         cols = [runs[(b, threads, mode)] for b in ("linux-x64-env", "linux-x64-auto", "win-x64")]
         if not all(cols):
             continue
-        ratio = [med([r[2] for r in c]) for c in cols]
-        loss = [med([r[0] for r in c]) for c in cols]
-        floor = [med([r[1] for r in c]) for c in cols]
+        ratio = [statistics.median([r[2] for r in c]) for c in cols]
+        loss = [statistics.median([r[0] for r in c]) for c in cols]
+        floor = [statistics.median([r[1] for r in c]) for c in cols]
         print(f"| {mode}, {threads} | {ratio[0]:.2f} | {ratio[1]:.2f} | {ratio[2]:.2f} | {ratio[2] / ratio[0]:.2f} "
               f"| {ratio[2] / ratio[1]:.2f} | {loss[0]:.0f}, {loss[1]:.0f}, {loss[2]:.0f} "
               f"| {floor[0]:.0f}, {floor[1]:.0f}, {floor[2]:.0f} |")

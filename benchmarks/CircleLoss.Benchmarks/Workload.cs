@@ -181,11 +181,7 @@ internal sealed unsafe class Workload : IDisposable
         circleloss_forward_output f = _forward;
         circleloss_gradient_output g = _gradient;
         circleloss_status status = NativeDirect.ForwardBackward(&f, &g, _session, &o, &p);
-        if (status != circleloss_status.CIRCLELOSS_STATUS_OK)
-        {
-            NativeDirect.Check(status, "circleloss_forward_backward");
-        }
-
+        NativeDirect.Check(status, "circleloss_forward_backward");
         return (int)status;
     }
 

@@ -11,10 +11,10 @@ namespace cpu {
 namespace phases {
 namespace {
 
-std::atomic<uint64_t> totals[kPhaseCount];
-std::atomic<uint64_t> counts[kPhaseCount];
+std::atomic<uint64_t> phase_totals[kPhaseCount];
+std::atomic<uint64_t> phase_counts[kPhaseCount];
 
-const char* const names[kPhaseCount] = {
+const char* const phase_names[kPhaseCount] = {
     "setup",          "similarities",          "row_statistics", "streamed_statistics", "scales",
     "gradient_coefficients", "gradient_products", "streamed_gradients", "forward_outputs", "worker_wake",
 };
@@ -27,8 +27,8 @@ uint64_t now_ns() {
 }
 
 void add(Phase phase, uint64_t nanoseconds) {
-    totals[phase].fetch_add(nanoseconds, std::memory_order_relaxed);
-    counts[phase].fetch_add(1, std::memory_order_relaxed);
+    phase_totals[phase].fetch_add(nanoseconds, std::memory_order_relaxed);
+    phase_counts[phase].fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace phases
@@ -41,12 +41,12 @@ extern "C" __attribute__((visibility("default"))) int circleloss_phase_timers_re
                                                                                  uint64_t* counts, int capacity, int reset) {
     using namespace circleloss::cpu::phases;
     for (int p = 0; p < kPhaseCount && p < capacity; ++p) {
-        names[p] = ::circleloss::cpu::phases::names[p];
-        seconds[p] = static_cast<double>(totals[p].load()) * 1e-9;
-        counts[p] = ::circleloss::cpu::phases::counts[p].load();
+        names[p] = phase_names[p];
+        seconds[p] = static_cast<double>(phase_totals[p].load()) * 1e-9;
+        counts[p] = phase_counts[p].load();
         if (reset) {
-            totals[p].store(0);
-            ::circleloss::cpu::phases::counts[p].store(0);
+            phase_totals[p].store(0);
+            phase_counts[p].store(0);
         }
     }
     return kPhaseCount;

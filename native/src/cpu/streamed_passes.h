@@ -38,8 +38,8 @@ inline void row_stats_streamed(const Workers& pool, const Problem<T, L>& p, Scra
 // The streamed plans' gradient tile: recompute the similarities of rows i0.. against references j0..
 // (rows × cols, dense), then turn them into G (or H) in place.
 template <class T, class L>
-inline void gradient_tile(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
-                   T* tile) {
+inline void gradient_tile(const Problem<T, L>& p, const RowStats<T>& stats, int64_t i0, int64_t rows, int64_t j0,
+                          int64_t cols, T* tile) {
     gemm(false, true, rows, cols, p.d, p.x + i0 * p.d, p.d, p.r + j0 * p.d, p.d, tile, cols, false);
     for (int64_t ii = 0; ii < rows; ++ii) gradient_row(p, stats, i0 + ii, tile + ii * cols, j0, cols);
 }
@@ -48,8 +48,8 @@ inline void gradient_tile(const Problem<T, L>& p, const RowStats<T>& stats, int6
 // walking the column tiles), true gives dR (a task per column tile, walking the query blocks). Each task
 // recomputes the gradient tiles of its block in order and multiplies them out into its rows of `grad`.
 template <class T, class L>
-inline void streamed_gradient_side(const Workers& pool, const Problem<T, L>& p, const RowStats<T>& stats, Scratch<T>& scratch,
-                            bool references, T* grad) {
+inline void streamed_gradient_side(const Workers& pool, const Problem<T, L>& p, const RowStats<T>& stats,
+                                   Scratch<T>& scratch, bool references, T* grad) {
     const int64_t owned = references ? p.m : p.n, walked = references ? p.n : p.m;
     const int64_t own_block = references ? kColumnTile : kRowBlock, walk_block = references ? kRowBlock : kColumnTile;
     pool.parallel_for(blocks(owned, own_block), [&](int64_t block, int slot) {
@@ -74,7 +74,7 @@ inline void streamed_gradient_side(const Workers& pool, const Problem<T, L>& p, 
 
 template <class T, class L>
 inline void gradients_streamed(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
-                        const RowStats<T>& stats, Scratch<T>& scratch) {
+                               const RowStats<T>& stats, Scratch<T>& scratch) {
     // dX: each task owns a block of query rows and walks every column tile in order; dR (with references):
     // each task owns a tile of reference rows and walks every query block in order.
     streamed_gradient_side(pool, p, stats, scratch, false, static_cast<T*>(out.grad_embeddings));
@@ -84,8 +84,9 @@ inline void gradients_streamed(const Workers& pool, const circleloss_gradient_ou
 // With references and room for partial sums: one pass. Partition k owns column tiles k, k+K, ...; for
 // each it forms every G tile once and uses it twice: dR for its own tiles, dX into its partial sum.
 template <class T, class L>
-inline void gradients_streamed_one_pass(const Workers& pool, const circleloss_gradient_output& out, const Problem<T, L>& p,
-                                 const RowStats<T>& stats, Scratch<T>& scratch, int64_t partitions) {
+inline void gradients_streamed_one_pass(const Workers& pool, const circleloss_gradient_output& out,
+                                        const Problem<T, L>& p, const RowStats<T>& stats, Scratch<T>& scratch,
+                                        int64_t partitions) {
     T* dx = static_cast<T*>(out.grad_embeddings);
     T* dr = static_cast<T*>(out.grad_ref_embeddings);
     std::vector<T> partial(static_cast<size_t>(partitions * p.n * p.d), T(0));
